@@ -1,0 +1,3 @@
+"""everynode: Kubernetes DaemonSets implemented in Python."""
+
+__version__ = "0.1.0"

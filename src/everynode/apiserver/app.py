@@ -1,0 +1,555 @@
+"""The HTTP layer of the API server: authentication, routing, content
+negotiation (JSON, YAML, server-side Tables), watch streaming, discovery and
+OpenAPI. REST semantics live in ``resources.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+import yaml
+from aiohttp import web
+
+from everynode import __version__
+from everynode.api import errors
+from everynode.api.errors import ApiError
+from everynode.api.kind import Kind
+from everynode.api.kinds import KINDS
+from everynode.apiserver import decode, discovery
+from everynode.apiserver.objects import key_of, prefix_of, success_status
+from everynode.apiserver.resources import Filter, Resources, WriteOptions, make_filter
+from everynode.storage.interface import Compacted, Event, Store
+
+log = logging.getLogger("everynode.apiserver")
+
+JSON = "application/json"
+BOOKMARK_INTERVAL = 60.0
+
+# Extra handlers for subresources served outside the generic REST path
+# (pods/log, pods/eviction, ...): (plural, subresource) -> handler.
+SubHandler = Callable[[web.Request, Kind, str | None, str], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Route:
+    kind: Kind | None
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    watch: bool = False
+
+
+@dataclass
+class Negotiated:
+    table: bool = False
+    yaml: bool = False
+    table_version: str = "v1"
+
+
+def _negotiate(accept: str | None) -> Negotiated:
+    if not accept:
+        return Negotiated()
+    for part in accept.split(","):
+        items = [p.strip() for p in part.split(";")]
+        mt = items[0].lower()
+        params = dict(p.split("=", 1) for p in items[1:] if "=" in p)
+        if params.get("as") == "Table" and params.get("g", "meta.k8s.io") == "meta.k8s.io":
+            return Negotiated(table=True, table_version=params.get("v", "v1"))
+        if params.get("as"):
+            continue  # some other conversion (PartialObjectMetadata...) we do not offer
+        if mt in ("application/json", "*/*", "application/*"):
+            return Negotiated()
+        if mt == "application/yaml":
+            return Negotiated(yaml=True)
+    return Negotiated()
+
+
+def _json_response(body: Any, status: int = 200, headers: dict | None = None) -> web.Response:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    return web.Response(body=raw, status=status, content_type=JSON, headers=headers)
+
+
+def _error_response(exc: ApiError) -> web.Response:
+    return _json_response(exc.status(), exc.code, exc.headers or None)
+
+
+def _render(obj: Any, neg: Negotiated, status: int = 200, warnings: list[str] | None = None) -> web.Response:
+    headers = {"Warning": _warning_header(warnings)} if warnings else {}
+    if neg.yaml:
+        if isinstance(obj, bytes):
+            obj = orjson.loads(obj)
+        return web.Response(body=yaml.safe_dump(obj, sort_keys=False).encode(), status=status,
+                            content_type="application/yaml", headers=headers)
+    return _json_response(obj, status, headers)
+
+
+def _warning_header(warnings: list[str]) -> str:
+    return ", ".join('299 - ' + orjson.dumps(w).decode() for w in warnings)
+
+
+def _bool_param(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "1")
+
+
+def _int_param(q, name: str) -> int | None:
+    v = q.get(name)
+    if v is None or v == "":
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        raise errors.bad_request(f"invalid value for {name}: {v!r} is not an integer") from None
+
+
+@dataclass
+class ApiServer:
+    store: Store
+    token: str
+    kinds: list[Kind] = field(default_factory=lambda: list(KINDS))
+    sub_handlers: dict[tuple[str, str], SubHandler] = field(default_factory=dict)
+    extra_groups: list[tuple[str, str]] = field(default_factory=list)
+    extra_routes: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = field(default_factory=dict)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.resources = Resources(self.store)
+        self.by_gv: dict[str, dict[str, Kind]] = {}
+        for k in self.kinds:
+            self.by_gv.setdefault(k.group_version, {})[k.plural] = k
+            if k.kind == "Namespace":
+                self.resources.namespace_kind = k
+        self._token_bytes = self.token.encode()
+
+    # ------------------------------------------------------------------ app
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=decode.MAX_BODY + 1)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    def _authenticated(self, request: web.Request) -> bool:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return False
+        return hmac.compare_digest(auth[7:].strip().encode(), self._token_bytes)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok")
+        if not self._authenticated(request):
+            return _error_response(errors.unauthorized())
+        try:
+            return await self._dispatch(request, path)
+        except ApiError as exc:
+            return _error_response(exc)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a bug must not take the server down
+            log.exception("internal error serving %s %s", request.method, path)
+            return _error_response(errors.internal(str(exc)))
+
+    async def _dispatch(self, request: web.Request, path: str) -> web.StreamResponse:
+        if path in self.extra_routes:
+            return await self.extra_routes[path](request)
+        parts = [unquote(p) for p in path.strip("/").split("/") if p]
+        if not parts:
+            return _json_response({"paths": sorted(["/api", "/apis", "/healthz", "/livez", "/readyz",
+                                                    "/version", "/openapi/v2", "/openapi/v3"])})
+        if parts == ["version"]:
+            return _json_response(version_info())
+        if parts[0] == "openapi":
+            return await self._openapi(request, parts)
+        if parts[0] == "api":
+            if len(parts) == 1:
+                return _json_response(discovery.api_versions())
+            if parts[1] != "v1":
+                raise errors.not_found("", "", request.path)
+            if len(parts) == 2:
+                return _json_response(self._resource_list("v1"))
+            return await self._resource(request, "v1", parts[2:])
+        if parts[0] == "apis":
+            if len(parts) == 1:
+                return _json_response(discovery.api_group_list(self.kinds, self.extra_groups))
+            if len(parts) == 2:
+                doc = discovery.api_group(self.kinds, parts[1], self.extra_groups)
+                if doc is None:
+                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                return _json_response(doc)
+            gv = f"{parts[1]}/{parts[2]}"
+            if len(parts) == 3:
+                if gv not in self.by_gv and (parts[1], parts[2]) not in self.extra_groups:
+                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                return _json_response(self._resource_list(gv))
+            return await self._resource(request, gv, parts[3:])
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def _resource_list(self, gv: str) -> dict:
+        doc = discovery.resource_list(gv, list(self.by_gv.get(gv, {}).values()))
+        extra = getattr(self, "extra_resources", {}).get(gv)
+        if extra:
+            doc["resources"].extend(extra)
+        return doc
+
+    async def _openapi(self, request: web.Request, parts: list[str]) -> web.StreamResponse:
+        from everynode.apiserver import openapi
+
+        if parts == ["openapi", "v2"]:
+            return web.Response(body=openapi.v2_bytes(tuple(self.kinds)), content_type=JSON)
+        if parts == ["openapi", "v3"]:
+            return web.Response(body=openapi.v3_index_bytes(tuple(self.kinds)), content_type=JSON)
+        if len(parts) > 2 and parts[1] == "v3":
+            body = openapi.v3_group_version_bytes(tuple(self.kinds), "/".join(parts[2:]))
+            if body is not None:
+                return web.Response(body=body, content_type=JSON)
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    # ------------------------------------------------------------- resources
+
+    def _route(self, gv: str, rest: list[str]) -> Route:
+        kinds = self.by_gv.get(gv)
+        if kinds is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        watch = False
+        if rest and rest[0] == "watch":
+            watch, rest = True, rest[1:]
+        ns = None
+        if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] in kinds and kinds[rest[2]].namespaced:
+            ns, rest = rest[1], rest[2:]
+        if not rest or rest[0] not in kinds or len(rest) > 3:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        kind = kinds[rest[0]]
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if kind.namespaced and name is not None and ns is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if sub is not None and sub not in kind.subresources:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return Route(kind, ns, name, sub, watch)
+
+    def _write_options(self, request: web.Request) -> WriteOptions:
+        q = request.query
+        dry = q.getall("dryRun", [])
+        for d in dry:
+            if d != "All":
+                raise errors.bad_request(f'Unsupported dry run value "{d}": valid values: "All"')
+        fv = q.get("fieldValidation", "Warn") or "Warn"
+        if fv not in ("Strict", "Warn", "Ignore"):
+            raise errors.bad_request(f"fieldValidation must be one of Ignore, Warn or Strict, got {fv!r}")
+        return WriteOptions(dry_run=bool(dry), field_validation=fv)
+
+    async def _resource(self, request: web.Request, gv: str, rest: list[str]) -> web.StreamResponse:
+        r = self._route(gv, rest)
+        kind = r.kind
+        assert kind is not None
+        method = request.method
+        q = request.query
+        neg = _negotiate(request.headers.get("Accept"))
+        if r.subresource and (kind.plural, r.subresource) in self.sub_handlers:
+            return await self.sub_handlers[(kind.plural, r.subresource)](request, kind, r.namespace, r.name)
+        if r.subresource in ("binding", "eviction") and method == "POST":
+            return await self._pod_subresource_post(request, kind, r)
+        if method == "GET":
+            if r.watch or _bool_param(q.get("watch")):
+                return await self._watch(request, kind, r, neg)
+            if r.name is not None:
+                entry = self.resources.get(kind, r.namespace, r.name)
+                if neg.table:
+                    return self._table_response([entry.value], kind, neg, {"resourceVersion": str(entry.mod_rev)})
+                return _render(entry.raw, neg)
+            return self._list(request, kind, r, neg)
+        opts = self._write_options(request)
+        if method == "POST" and r.name is None:
+            body = decode.parse(await decode.read_body(request), request.headers.get("Content-Type"))
+            obj, warnings = await self.resources.create(kind, r.namespace, body, opts)
+            return self._object_response(obj, kind, neg, 201, warnings)
+        if method == "PUT" and r.name is not None:
+            body = decode.parse(await decode.read_body(request), request.headers.get("Content-Type"))
+            if r.subresource == "finalize" and kind.kind == "Namespace":
+                obj, warnings = await self.resources.update(kind, None, r.name, body, opts, "finalize")
+            else:
+                obj, warnings = await self.resources.update(kind, r.namespace, r.name, body, opts,
+                                                            r.subresource)
+            return self._object_response(obj, kind, neg, 200, warnings)
+        if method == "PATCH" and r.name is not None:
+            raw = await decode.read_body(request)
+            ct = decode.media_type(request.headers.get("Content-Type"))
+            obj, warnings = await self.resources.patch(kind, r.namespace, r.name, ct, raw, opts,
+                                                       r.subresource)
+            return self._object_response(obj, kind, neg, 200, warnings)
+        if method == "DELETE":
+            options = await self._delete_options(request, opts)
+            if r.name is not None:
+                obj, deleted_now = await self.resources.delete(kind, r.namespace, r.name, options)
+                if deleted_now and kind.kind not in ("Pod", "Namespace"):
+                    return _json_response(success_status(kind, obj))
+                return self._object_response(obj, kind, neg, 200 if deleted_now or kind.kind != "Namespace"
+                                             else 200, [])
+            flt = make_filter(kind, q.get("labelSelector"), q.get("fieldSelector"))
+            objs = await self.resources.delete_collection(kind, r.namespace, flt, options)
+            return _json_response(self._list_body_from_objs(kind, objs))
+        raise errors.method_not_allowed(f"the server does not allow this method on the requested resource")
+
+    def _object_response(self, obj: dict, kind: Kind, neg: Negotiated, status: int,
+                         warnings: list[str]) -> web.Response:
+        headers = {"Warning": _warning_header(warnings)} if warnings else None
+        if neg.table:
+            resp = self._table_response([obj], kind, neg, {})
+            resp.set_status(status)
+            if headers:
+                resp.headers.update(headers)
+            return resp
+        if neg.yaml:
+            return _render(obj, neg, status, None)
+        return _json_response(obj, status, headers)
+
+    async def _delete_options(self, request: web.Request, opts: WriteOptions) -> dict:
+        options: dict[str, Any] = {}
+        raw = await decode.read_body(request)
+        if raw.strip():
+            body = decode.parse(raw, request.headers.get("Content-Type"))
+            if not isinstance(body, dict):
+                raise errors.bad_request("DeleteOptions must be a JSON object")
+            options.update(body)
+        q = request.query
+        grace = _int_param(q, "gracePeriodSeconds")
+        if grace is not None:
+            options["gracePeriodSeconds"] = grace
+        if q.get("propagationPolicy"):
+            options["propagationPolicy"] = q["propagationPolicy"]
+        if q.get("orphanDependents"):
+            options["orphanDependents"] = _bool_param(q["orphanDependents"])
+        if opts.dry_run or options.get("dryRun"):
+            options["dryRun"] = ["All"]
+        return options
+
+    # ------------------------------------------------------------------ lists
+
+    def _list(self, request: web.Request, kind: Kind, r: Route, neg: Negotiated) -> web.Response:
+        q = request.query
+        flt = make_filter(kind, q.get("labelSelector"), q.get("fieldSelector"))
+        limit = _int_param(q, "limit") or 0
+        entries, rev, cont, remaining = self.resources.list(kind, r.namespace, flt, limit, q.get("continue"))
+        meta: dict[str, Any] = {"resourceVersion": str(rev)}
+        if cont:
+            meta["continue"] = cont
+            meta["remainingItemCount"] = remaining
+        if neg.table:
+            return self._table_response([e.value for e in entries], kind, neg, meta,
+                                        q.get("includeObject", "Metadata"))
+        head = orjson.dumps({"kind": f"{kind.kind}List", "apiVersion": kind.group_version, "metadata": meta})
+        body = head[:-1] + b',"items":[' + b",".join(e.raw for e in entries) + b"]}"
+        return _render(body, neg)
+
+    def _list_body_from_objs(self, kind: Kind, objs: list[dict]) -> dict:
+        return {"kind": f"{kind.kind}List", "apiVersion": kind.group_version,
+                "metadata": {"resourceVersion": str(self.store.revision)}, "items": objs}
+
+    def _table(self, objs: list[dict], kind: Kind, neg: Negotiated, meta: dict,
+               include_object: str = "Metadata", with_columns: bool = True) -> dict:
+        from everynode.api import tables
+
+        table = tables.build_table(kind, objs, time.time(), include_object, meta)
+        if neg.table_version != "v1":
+            table["apiVersion"] = f"meta.k8s.io/{neg.table_version}"
+        if not with_columns:
+            table["columnDefinitions"] = None
+        return table
+
+    def _table_response(self, objs: list[dict], kind: Kind, neg: Negotiated, meta: dict,
+                        include_object: str = "Metadata") -> web.Response:
+        table = self._table(objs, kind, neg, meta, include_object)
+        return web.Response(body=orjson.dumps(table),
+                            headers={"Content-Type": f"application/json;as=Table;v={neg.table_version};"
+                                                     f"g=meta.k8s.io"})
+
+    # ------------------------------------------------------------------ watch
+
+    async def _watch(self, request: web.Request, kind: Kind, r: Route, neg: Negotiated) -> web.StreamResponse:
+        q = request.query
+        flt = make_filter(kind, q.get("labelSelector"), q.get("fieldSelector"), r.name)
+        rv_param = q.get("resourceVersion", "")
+        timeout = _int_param(q, "timeoutSeconds")
+        if timeout is None or timeout <= 0:
+            timeout = random.randint(1800, 3600)
+        bookmarks = _bool_param(q.get("allowWatchBookmarks"))
+        send_initial = q.get("sendInitialEvents")
+        include_object = q.get("includeObject", "Metadata")
+        prefix = prefix_of(kind, r.namespace)
+        initial: list = []
+        if rv_param in ("", "0") or _bool_param(send_initial):
+            entries, start_rev = self.store.list(prefix)
+            initial = [e for e in entries if flt.matches(kind, e.value)]
+        else:
+            try:
+                start_rev = int(rv_param)
+            except ValueError:
+                raise errors.bad_request(f'invalid resource version: "{rv_param}"') from None
+        resp = web.StreamResponse(status=200)
+        resp.content_type = JSON
+        if neg.table:
+            resp.headers["Content-Type"] = f"application/json;as=Table;v={neg.table_version};g=meta.k8s.io"
+        resp.enable_chunked_encoding()
+        try:
+            watch = self.store.watch(prefix, start_rev)
+        except Compacted as exc:
+            await resp.prepare(request)
+            status = errors.gone(f"too old resource version: {exc.requested} ({exc.oldest})").status()
+            await resp.write(orjson.dumps({"type": "ERROR", "object": status}) + b"\n")
+            await resp.write_eof()
+            return resp
+        state = {"columns_sent": False}
+
+        def encode(ev_type: str, obj: dict, raw: bytes | None) -> bytes:
+            if neg.table:
+                table = self._table([obj], kind, neg, {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                                    include_object, with_columns=not state["columns_sent"])
+                state["columns_sent"] = True
+                return orjson.dumps({"type": ev_type, "object": table}) + b"\n"
+            if raw is None:
+                raw = orjson.dumps(obj)
+            return b'{"type":"' + ev_type.encode() + b'","object":' + raw + b"}\n"
+
+        try:
+            await resp.prepare(request)
+            chunks = [encode("ADDED", e.value, e.raw) for e in initial]
+            if _bool_param(send_initial) and bookmarks:
+                chunks.append(self._bookmark(kind, start_rev, initial_end=True))
+            if chunks:
+                await resp.write(b"".join(chunks))
+            deadline = time.monotonic() + timeout
+            next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+            last_rev = start_rev
+            while True:
+                now = time.monotonic()
+                if now >= deadline or self.stopping.is_set():
+                    break
+                wait = min(deadline, next_bookmark) - now
+                batch = await watch.poll(min(wait, 5.0))
+                if batch is None:
+                    break
+                out = []
+                for ev in batch:
+                    last_rev = ev.rev
+                    line = self._event_line(kind, flt, ev, encode)
+                    if line:
+                        out.append(line)
+                if bookmarks and time.monotonic() >= next_bookmark:
+                    out.append(self._bookmark(kind, max(last_rev, self.store.revision)))
+                    next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+                if out:
+                    await resp.write(b"".join(out))
+            await resp.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            watch.close()
+        return resp
+
+    @staticmethod
+    def _event_line(kind: Kind, flt: Filter, ev: Event, encode) -> bytes | None:
+        if flt.empty:
+            return encode(ev.type, ev.entry.value, ev.entry.raw)
+        now_match = flt.matches(kind, ev.entry.value)
+        if ev.type == "ADDED":
+            return encode("ADDED", ev.entry.value, ev.entry.raw) if now_match else None
+        if ev.type == "DELETED":
+            was = flt.matches(kind, ev.prev.value) if ev.prev is not None else now_match
+            return encode("DELETED", ev.entry.value, ev.entry.raw) if (was or now_match) else None
+        was = flt.matches(kind, ev.prev.value) if ev.prev is not None else False
+        if was and now_match:
+            return encode("MODIFIED", ev.entry.value, ev.entry.raw)
+        if now_match:
+            return encode("ADDED", ev.entry.value, ev.entry.raw)
+        if was:
+            return encode("DELETED", ev.entry.value, ev.entry.raw)
+        return None
+
+    @staticmethod
+    def _bookmark(kind: Kind, rev: int, initial_end: bool = False) -> bytes:
+        meta: dict[str, Any] = {"resourceVersion": str(rev)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return orjson.dumps({"type": "BOOKMARK", "object": {"kind": kind.kind, "apiVersion": kind.group_version,
+                                                             "metadata": meta}}) + b"\n"
+
+    # ---------------------------------------------------- pods/binding, eviction
+
+    async def _pod_subresource_post(self, request: web.Request, kind: Kind, r: Route) -> web.Response:
+        body = decode.parse(await decode.read_body(request), request.headers.get("Content-Type"))
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body must be a JSON object")
+        assert r.name is not None
+        if r.subresource == "binding":
+            target = (body.get("target") or {}).get("name")
+            if not target:
+                raise errors.invalid_object("Binding", "", r.name, [errors.required("target.name")])
+            from everynode.api.kinds import pod as podkind
+
+            def bind(current: dict) -> dict:
+                return podkind.bind_pod(current, body)
+
+            await self.resources._guaranteed_update(kind, r.namespace, r.name, bind, None,
+                                                    self._write_options(request), None)
+            return _json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                   "status": "Success", "code": 201}, 201)
+        # eviction: no PodDisruptionBudgets are served, so an eviction is a delete.
+        options = dict(body.get("deleteOptions") or {})
+        await self.resources.delete(kind, r.namespace, r.name, options)
+        return _json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                               "status": "Success", "code": 201}, 201)
+
+    # --------------------------------------------------------------- bootstrap
+
+    async def bootstrap(self) -> None:
+        """Create what a fresh cluster has: system namespaces and priority classes."""
+        from everynode.api.kinds import priorityclass
+
+        ns_kind = self.resources.namespace_kind
+        assert ns_kind is not None
+        for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            if self.store.get(key_of(ns_kind, None, name)) is None:
+                await self.resources.create(ns_kind, None, {"metadata": {"name": name}}, WriteOptions())
+        pc_kind = self.by_gv["scheduling.k8s.io/v1"]["priorityclasses"]
+        for pc in getattr(priorityclass, "BUILTIN_PRIORITY_CLASSES", []):
+            if self.store.get(key_of(pc_kind, None, pc["metadata"]["name"])) is None:
+                await self.resources.create(pc_kind, None, pc, WriteOptions())
+        # Namespaces left terminating by a previous run finish now.
+        entries, _ = self.store.list(prefix_of(ns_kind, None))
+        for e in entries:
+            if e.value["metadata"].get("deletionTimestamp"):
+                self.resources._start_namespace_cleanup(e.value["metadata"]["name"])
+
+
+def version_info() -> dict:
+    return {"major": "1", "minor": "37", "emulationMajor": "1", "emulationMinor": "37",
+            "minCompatibilityMajor": "1", "minCompatibilityMinor": "36",
+            "gitVersion": f"v1.37.0-everynode.{__version__}", "gitCommit": "everynode",
+            "gitTreeState": "clean", "buildDate": "2026-11-01T00:00:00Z", "goVersion": "python",
+            "compiler": "cpython", "platform": "linux/amd64"}
+
+
+def ssl_context(cert: str, key: str) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+async def serve(server: ApiServer, host: str, port: int, ctx: ssl.SSLContext | None) -> web.AppRunner:
+    runner = web.AppRunner(server.app(), handler_cancellation=True, access_log=None,
+                           keepalive_timeout=120)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=ctx, backlog=1024, reuse_address=True)
+    await site.start()
+    return runner

@@ -1,0 +1,144 @@
+"""Request bodies: size limit, JSON/YAML parsing, and the schema check.
+
+The schema check does what Go's decoder does for the real API server: it
+drops fields the type does not have (reporting them for fieldValidation)
+and rejects values of the wrong JSON type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import yaml
+from aiohttp import web
+
+from everynode.api import errors, schema
+
+MAX_BODY = 3 * 1024 * 1024
+
+try:
+    _YamlLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _YamlLoader = yaml.SafeLoader
+
+
+async def read_body(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise errors.too_large()
+    chunks = []
+    size = 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise errors.too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def parse(raw: bytes, content_type: str | None) -> Any:
+    """Parse a JSON (default) or YAML body."""
+    mt = media_type(content_type)
+    if not raw.strip():
+        raise errors.bad_request("the request body is empty")
+    if mt in ("application/yaml", "application/x-yaml", "text/yaml"):
+        try:
+            return yaml.load(raw, Loader=_YamlLoader)
+        except yaml.YAMLError as exc:
+            raise errors.bad_request(f"error converting YAML to JSON: {exc}") from None
+    if mt in ("", "application/json", "*/*", "text/plain") or mt.endswith("+json"):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise errors.bad_request(f"error decoding JSON body: {exc}") from None
+    if mt == "application/vnd.kubernetes.protobuf":
+        raise errors.unsupported_media_type(mt)
+    raise errors.unsupported_media_type(mt)
+
+
+_GO_TYPE = {"integer": "int64", "number": "float64", "boolean": "bool", "string": "string",
+            "date-time": "Time", "quantity": "Quantity", "int-or-string": "IntOrString"}
+
+
+def _type_ok(typ: str, value: Any) -> bool:
+    if value is None or typ == "any":
+        return True
+    if typ == "integer":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer())
+    if typ == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if typ == "boolean":
+        return isinstance(value, bool)
+    if typ in ("string", "date-time"):
+        return isinstance(value, str)
+    if typ == "quantity":
+        return isinstance(value, str | int | float) and not isinstance(value, bool)
+    if typ == "int-or-string":
+        return isinstance(value, str | int) and not isinstance(value, bool)
+    if schema.is_list(typ):
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+class TypeMismatch(Exception):
+    def __init__(self, path: str, value: Any, typ: str, owner: str):
+        self.path, self.value, self.typ, self.owner = path, value, typ, owner
+        go = _GO_TYPE.get(typ) or ("[]" if schema.is_list(typ) else "map" if schema.is_map(typ) else typ)
+        super().__init__(f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                         f"{owner}.{path} of type {go}")
+
+
+def check(type_name: str, obj: dict, path: str = "") -> list[str]:
+    """Drop unknown fields of ``obj`` (in place) and return their paths.
+
+    Raises TypeMismatch for a value of the wrong JSON type.
+    """
+    unknown: list[str] = []
+    _check_object(type_name, obj, path, unknown)
+    return unknown
+
+
+def _check_object(type_name: str, obj: dict, path: str, unknown: list[str]) -> None:
+    fields = schema.fields(type_name)
+    for name in list(obj):
+        sub = f"{path}.{name}" if path else name
+        typ = fields.get(name)
+        if typ is None:
+            unknown.append(sub)
+            del obj[name]
+            continue
+        _check_value(typ, obj[name], sub, unknown, type_name)
+
+
+def _check_value(typ: str, value: Any, path: str, unknown: list[str], owner: str) -> None:
+    if value is None:
+        return
+    if not _type_ok(typ, value):
+        raise TypeMismatch(path, value, typ, owner.removeprefix("V1").removeprefix("CoreV1"))
+    if schema.is_list(typ):
+        el = schema.element(typ)
+        for i, item in enumerate(value):
+            _check_value(el, item, f"{path}[{i}]", unknown, owner)
+    elif schema.is_map(typ):
+        el = schema.element(typ)
+        for k, item in value.items():
+            _check_value(el, item, f"{path}.{k}", unknown, owner)
+    elif schema.is_object(typ):
+        _check_object(typ, value, path, unknown)

@@ -1,0 +1,93 @@
+"""Small object helpers shared by the API server's handlers."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import secrets
+import time
+import uuid
+from typing import Any
+
+from everynode.api.kind import Kind
+
+Obj = dict[str, Any]
+
+# The alphabet upstream uses for generated name suffixes (no vowels, no confusables).
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_MAX_GENERATED_BASE = 58
+
+
+def now_rfc3339(ts: float | None = None) -> str:
+    t = dt.datetime.fromtimestamp(time.time() if ts is None else ts, dt.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_micro(ts: float | None = None) -> str:
+    t = dt.datetime.fromtimestamp(time.time() if ts is None else ts, dt.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def generate_name(base: str) -> str:
+    if len(base) > _MAX_GENERATED_BASE:
+        base = base[:_MAX_GENERATED_BASE]
+    return base + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def deep_copy(obj: Obj) -> Obj:
+    return copy.deepcopy(obj)
+
+
+def spec_part(obj: Obj) -> Obj:
+    """Everything but metadata, status and type meta: what bumps generation."""
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def key_of(kind: Kind, namespace: str | None, name: str) -> str:
+    return f"{kind.qualified_plural}/{namespace or ''}/{name}"
+
+
+def prefix_of(kind: Kind, namespace: str | None) -> str:
+    if kind.namespaced and namespace:
+        return f"{kind.qualified_plural}/{namespace}/"
+    return f"{kind.qualified_plural}/"
+
+
+def field_value(kind: Kind, obj: Obj, field: str) -> str | None:
+    meta = obj.get("metadata") or {}
+    if field == "metadata.name":
+        return meta.get("name", "")
+    if field == "metadata.namespace":
+        return meta.get("namespace", "")
+    getter = kind.field_getters.get(field)
+    if getter is None:
+        return None
+    return getter(obj)
+
+
+def supports_field(kind: Kind, field: str) -> bool:
+    return field in ("metadata.name", "metadata.namespace") or field in kind.field_getters
+
+
+def success_status(kind: Kind, obj: Obj) -> Obj:
+    meta = obj.get("metadata") or {}
+    details: dict[str, Any] = {"name": meta.get("name", "")}
+    if kind.group:
+        details["group"] = kind.group
+    details["kind"] = kind.plural
+    details["uid"] = meta.get("uid", "")
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": details}

@@ -1,0 +1,153 @@
+"""The embedded cluster behind ``everynode up``: store, API server, control
+loops and node agents in one process, with its state in a data dir.
+
+Data dir layout:
+  state.db          SQLite store (every API object)
+  pki/              CA, serving certificate, admin token
+  kubeconfig        for kubectl and clients
+  cluster.json      settings that a restart keeps (port, nodes, runtime)
+  everynode.pid     pid of the running cluster
+  everynode.log     log of a detached cluster
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from everynode.apiserver import certs
+from everynode.apiserver.app import ApiServer, serve, ssl_context
+from everynode.client.rest import Client, Config
+from everynode.node.agent import NodeAgent, NodeConfig
+from everynode.storage.sqlite import SqliteStore
+
+log = logging.getLogger("everynode")
+
+CONTROL_PLANE = "everynode-control-plane"
+
+
+def node_names(n: int) -> list[str]:
+    """kind's naming: control-plane, worker, worker2, worker3, ..."""
+    names = [CONTROL_PLANE]
+    for i in range(1, n):
+        names.append("everynode-worker" if i == 1 else f"everynode-worker{i}")
+    return names
+
+
+@dataclass
+class Settings:
+    port: int = 6443
+    nodes: int = 3
+    runtime: str = "process"
+    controllers: bool = True
+
+    @classmethod
+    def load(cls, data_dir: Path) -> Settings | None:
+        path = data_dir / "cluster.json"
+        if not path.exists():
+            return None
+        raw = json.loads(path.read_text())
+        return cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+
+    def save(self, data_dir: Path) -> None:
+        (data_dir / "cluster.json").write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("EVERYNODE_DATA_DIR") or ".everynode").resolve()
+
+
+def read_pid(data_dir: Path) -> int | None:
+    try:
+        pid = int((data_dir / "everynode.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+class Cluster:
+    def __init__(self, data_dir: Path, settings: Settings):
+        self.data_dir = data_dir
+        self.settings = settings
+        self.store: SqliteStore | None = None
+        self.server: ApiServer | None = None
+        self.runner = None
+        self.agents: dict[str, NodeAgent] = {}
+        self.client: Client | None = None
+        self.stop_event = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.settings.port}"
+
+    async def start(self) -> None:
+        d = self.data_dir
+        creds = certs.ensure_credentials(d)
+        self.store = SqliteStore(d / "state.db")
+        await self.store.start()
+        self.server = ApiServer(self.store, creds.token)
+        await self.server.bootstrap()
+        self.runner = await serve(self.server, "127.0.0.1", self.settings.port,
+                                  ssl_context(str(creds.server_cert), str(creds.server_key)))
+        certs.write_kubeconfig(d / "kubeconfig", self.url, creds)
+        log.info("API server listening on %s", self.url)
+        self.client = Client(Config(server=self.url, token=creds.token, ca_file=str(creds.ca_cert)))
+        for i, name in enumerate(node_names(self.settings.nodes)):
+            cfg = NodeConfig(name=name, runtime=self.settings.runtime)
+            if i == 0:
+                cfg.labels["node-role.kubernetes.io/control-plane"] = ""
+                cfg.labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
+                cfg.taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})
+            await self.add_agent(cfg)
+
+    async def add_agent(self, cfg: NodeConfig) -> NodeAgent:
+        assert self.client is not None
+        agent = NodeAgent(self.client, cfg)
+        await agent.start()
+        self.agents[cfg.name] = agent
+        log.info("node %s is up", cfg.name)
+        return agent
+
+    async def stop(self) -> None:
+        for agent in self.agents.values():
+            await agent.stop()
+        if self.client is not None:
+            await self.client.close()
+        if self.server is not None:
+            self.server.stopping.set()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.store is not None:
+            await self.store.close()
+
+
+async def run_foreground(data_dir: Path, settings: Settings, on_ready=None) -> None:
+    cluster = Cluster(data_dir, settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, cluster.stop_event.set)
+    pid_file = data_dir / "everynode.pid"
+    pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        await cluster.start()
+        if on_ready is not None:
+            on_ready(cluster)
+        await cluster.stop_event.wait()
+    finally:
+        await cluster.stop()
+        try:
+            if pid_file.read_text().strip() == str(os.getpid()):
+                pid_file.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,404 @@
+"""Embedded durable store: SQLite for durability, memory for reads and watch.
+
+Every committed object lives in memory (the watch cache), so get, list and
+watch never touch SQLite. Writes are queued; one committer task takes
+everything queued, checks each write against the state (including earlier
+writes of the same batch), assigns revisions, and commits the whole batch in
+a single SQLite transaction (group commit) on a dedicated thread, because the
+sqlite3 module blocks. Only after the commit is durable does the batch become
+visible to readers and watchers and the writers get their answer, so a
+crash never loses an acknowledged write and never shows an unacknowledged
+one.
+
+History for watch is an in-memory window of recent events; a watch from a
+revision before the window (e.g. from before a restart) gets ``Compacted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from everynode.storage.interface import (
+    Compacted,
+    Entry,
+    Event,
+    KeyExists,
+    KeyNotFound,
+    Obj,
+    RevisionConflict,
+    Store,
+    Watch,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (
+  key TEXT PRIMARY KEY,
+  create_rev INTEGER NOT NULL,
+  mod_rev INTEGER NOT NULL,
+  value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+MAX_BATCH = 2000
+WATCH_QUEUE_LIMIT = 200_000  # a watcher this far behind is closed; the client re-lists
+
+
+@dataclass(slots=True)
+class _Op:
+    kind: str  # create, update, delete
+    key: str
+    value: Obj | None
+    expected_rev: int | None
+    future: asyncio.Future
+
+
+def _split(key: str) -> tuple[str, str]:
+    """'pods/ns/name' -> ('pods', 'ns/name')."""
+    resource, _, rest = key.partition("/")
+    return resource, rest
+
+
+class _Watcher(Watch):
+    def __init__(self, store: SqliteStore, resource: str, sub_prefix: str):
+        self.store = store
+        self.resource = resource
+        self.sub_prefix = sub_prefix
+        self.queue: collections.deque[Event | None] = collections.deque()
+        self.wake = asyncio.Event()
+        self.closed = False
+
+    def matches(self, key_rest: str) -> bool:
+        return not self.sub_prefix or key_rest.startswith(self.sub_prefix)
+
+    def push(self, ev: Event | None) -> None:
+        if self.closed:
+            return
+        if len(self.queue) >= WATCH_QUEUE_LIMIT:
+            self.queue.clear()
+            self.queue.append(None)
+            self.close()
+        else:
+            self.queue.append(ev)
+        self.wake.set()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.store._unregister(self)
+            self.wake.set()
+
+    async def _iter(self):
+        while True:
+            while self.queue:
+                ev = self.queue.popleft()
+                if ev is None:
+                    return
+                yield ev
+            if self.closed:
+                return
+            self.wake.clear()
+            await self.wake.wait()
+
+    def __aiter__(self):
+        return self._iter()
+
+    async def poll(self, timeout: float) -> list[Event] | None:
+        """Queued events (waiting up to ``timeout`` for one); None once closed."""
+        if not self.queue:
+            if self.closed:
+                return None
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout)
+            except TimeoutError:
+                return []
+        out: list[Event] = []
+        while self.queue:
+            ev = self.queue.popleft()
+            if ev is None:
+                self.closed = True
+                return out or None
+            out.append(ev)
+        return out
+
+
+@dataclass
+class _Stats:
+    commits: int = 0
+    writes: int = 0
+    commit_seconds: float = 0.0
+    batches: list[int] = field(default_factory=list)
+
+
+class SqliteStore(Store):
+    def __init__(self, path: str | Path, history: int = 200_000, durable: bool = True):
+        self.path = str(path)
+        self.history_limit = history
+        self.durable = durable
+        self._data: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
+        self._rev = 0
+        self._oldest = 1  # oldest revision a watch may start after minus one
+        self._log: collections.deque[Event] = collections.deque()
+        self._watchers: dict[str, set[_Watcher]] = collections.defaultdict(set)
+        self._pending: list[_Op] = []
+        self._wake: asyncio.Event | None = None
+        self._committer: asyncio.Task | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._db: sqlite3.Connection | None = None
+        self.stats = _Stats()
+
+    # lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        rows, rev = await loop.run_in_executor(self._executor, self._open)
+        for key, create_rev, mod_rev, raw in rows:
+            value = orjson.loads(raw)
+            resource, rest = _split(key)
+            self._data[resource][rest] = Entry(value, bytes(raw), mod_rev, create_rev)
+        self._rev = rev
+        # History does not survive a restart: a watch must start at or after now.
+        self._oldest = rev
+        self._wake = asyncio.Event()
+        self._committer = asyncio.create_task(self._commit_loop(), name="sqlite-committer")
+
+    def _open(self) -> tuple[list, int]:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if self.durable else 'NORMAL'}")
+        db.executescript(SCHEMA)
+        row = db.execute("SELECT value FROM meta WHERE name='rev'").fetchone()
+        rev = row[0] if row else 0
+        rows = db.execute("SELECT key, create_rev, mod_rev, value FROM kv").fetchall()
+        self._db = db
+        return rows, rev
+
+    async def close(self) -> None:
+        if self._committer is not None:
+            # let queued writes finish
+            while self._pending:
+                await asyncio.sleep(0.005)
+            self._committer.cancel()
+            try:
+                await self._committer
+            except asyncio.CancelledError:
+                pass
+            self._committer = None
+        for watchers in list(self._watchers.values()):
+            for w in list(watchers):
+                w.close()
+        if self._db is not None:
+            db = self._db
+            self._db = None
+            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
+        self._executor.shutdown(wait=True)
+
+    # reads -----------------------------------------------------------------------
+
+    @property
+    def revision(self) -> int:
+        return self._rev
+
+    @property
+    def oldest_revision(self) -> int:
+        return self._oldest
+
+    def get(self, key: str) -> Entry | None:
+        resource, rest = _split(key)
+        table = self._data.get(resource)
+        return table.get(rest) if table is not None else None
+
+    def list(self, prefix: str) -> tuple[list[Entry], int]:
+        resource, sub = _split(prefix)
+        table = self._data.get(resource)
+        if not table:
+            return [], self._rev
+        if sub:
+            keys = sorted(k for k in table if k.startswith(sub))
+        else:
+            keys = sorted(table)
+        return [table[k] for k in keys], self._rev
+
+    def list_keys(self, prefix: str) -> list[str]:
+        resource, sub = _split(prefix)
+        table = self._data.get(resource) or {}
+        return sorted(f"{resource}/{k}" for k in table if k.startswith(sub))
+
+    def count(self, prefix: str) -> int:
+        resource, sub = _split(prefix)
+        table = self._data.get(resource)
+        if not table:
+            return 0
+        if not sub:
+            return len(table)
+        return sum(1 for k in table if k.startswith(sub))
+
+    # writes ----------------------------------------------------------------------
+
+    def _submit(self, kind: str, key: str, value: Obj | None, expected_rev: int | None):
+        if self._wake is None:
+            raise RuntimeError("store not started")
+        fut = asyncio.get_running_loop().create_future()
+        self._pending.append(_Op(kind, key, value, expected_rev, fut))
+        self._wake.set()
+        return fut
+
+    async def create(self, key: str, value: Obj) -> Entry:
+        return await self._submit("create", key, value, None)
+
+    async def update(self, key: str, value: Obj, expected_rev: int | None) -> Entry:
+        return await self._submit("update", key, value, expected_rev)
+
+    async def delete(self, key: str, expected_rev: int | None) -> Entry:
+        return await self._submit("delete", key, None, expected_rev)
+
+    async def _commit_loop(self) -> None:
+        assert self._wake is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[:MAX_BATCH]
+                del self._pending[:MAX_BATCH]
+                await self._commit_batch(loop, batch)
+
+    async def _commit_batch(self, loop: asyncio.AbstractEventLoop, batch: list[_Op]) -> None:
+        overlay: dict[str, Entry | None] = {}
+        rows: list[tuple] = []
+        events: list[tuple[_Op, Event]] = []
+        rev = self._rev
+        for op in batch:
+            current = overlay[op.key] if op.key in overlay else self.get(op.key)
+            if op.kind == "create":
+                if current is not None:
+                    op.future.set_exception(KeyExists(op.key))
+                    continue
+            else:
+                if current is None:
+                    op.future.set_exception(KeyNotFound(op.key))
+                    continue
+                if op.expected_rev is not None and current.mod_rev != op.expected_rev:
+                    op.future.set_exception(RevisionConflict(current))
+                    continue
+            rev += 1
+            if op.kind == "delete":
+                value = dict(current.value)
+                value["metadata"] = dict(value["metadata"], resourceVersion=str(rev))
+                entry = Entry(value, orjson.dumps(value), rev, current.create_rev)
+                overlay[op.key] = None
+                rows.append(("delete", op.key))
+                events.append((op, Event("DELETED", op.key, rev, entry, current)))
+            else:
+                value = op.value
+                assert value is not None
+                value.setdefault("metadata", {})["resourceVersion"] = str(rev)
+                create_rev = rev if current is None else current.create_rev
+                entry = Entry(value, orjson.dumps(value), rev, create_rev)
+                overlay[op.key] = entry
+                rows.append(("put", op.key, create_rev, rev, entry.raw))
+                kind = "ADDED" if current is None else "MODIFIED"
+                events.append((op, Event(kind, op.key, rev, entry, current)))
+        if not events:
+            return
+        started = time.perf_counter()
+        try:
+            await loop.run_in_executor(self._executor, self._write, rows, rev)
+        except Exception as exc:  # disk full, I/O error: nothing becomes visible
+            for op, _ in events:
+                if not op.future.done():
+                    op.future.set_exception(exc)
+            return
+        self.stats.commits += 1
+        self.stats.writes += len(rows)
+        self.stats.commit_seconds += time.perf_counter() - started
+        self._rev = rev
+        for op, ev in events:
+            resource, rest = _split(ev.key)
+            if ev.type == "DELETED":
+                self._data[resource].pop(rest, None)
+            else:
+                self._data[resource][rest] = ev.entry
+            self._publish(resource, rest, ev)
+            if not op.future.done():
+                op.future.set_result(ev.entry)
+        self._trim_history()
+
+    def _write(self, rows: list[tuple], rev: int) -> None:
+        db = self._db
+        assert db is not None
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for row in rows:
+                if row[0] == "put":
+                    db.execute(
+                        "INSERT INTO kv(key, create_rev, mod_rev, value) VALUES (?,?,?,?) "
+                        "ON CONFLICT(key) DO UPDATE SET mod_rev=excluded.mod_rev, value=excluded.value",
+                        row[1:],
+                    )
+                else:
+                    db.execute("DELETE FROM kv WHERE key=?", (row[1],))
+            db.execute("INSERT INTO meta(name, value) VALUES('rev', ?) "
+                       "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (rev,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # watch ---------------------------------------------------------------------
+
+    def _publish(self, resource: str, rest: str, ev: Event) -> None:
+        self._log.append(ev)
+        for w in self._watchers.get(resource, ()):
+            if w.matches(rest):
+                w.push(ev)
+
+    def _trim_history(self) -> None:
+        while len(self._log) > self.history_limit:
+            self._oldest = self._log.popleft().rev
+
+    def watch(self, prefix: str, after_rev: int) -> Watch:
+        if after_rev < self._oldest:
+            raise Compacted(after_rev, self._oldest)
+        resource, sub = _split(prefix)
+        w = _Watcher(self, resource, sub)
+        if after_rev < self._rev:
+            # Replay from the history window; the log is in revision order.
+            for ev in self._iter_log_after(after_rev):
+                r, rest = _split(ev.key)
+                if r == resource and w.matches(rest):
+                    w.queue.append(ev)
+            w.wake.set()
+        self._watchers[resource].add(w)
+        return w
+
+    def _iter_log_after(self, rev: int):
+        log = self._log
+        # binary search the first event with rev > rev
+        lo, hi = 0, len(log)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if log[mid].rev <= rev:
+                lo = mid + 1
+            else:
+                hi = mid
+        for i in range(lo, len(log)):
+            yield log[i]
+
+    def _unregister(self, w: _Watcher) -> None:
+        self._watchers.get(w.resource, set()).discard(w)
+
+    def compact(self, rev: int) -> None:
+        rev = min(rev, self._rev)
+        while self._log and self._log[0].rev <= rev:
+            self._log.popleft()
+        self._oldest = max(self._oldest, rev)
