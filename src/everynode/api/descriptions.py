@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from everynode.api import schema
 
-_API_VERSION = ("The versioned schema of this object, as group/version (just the version for the "
+API_VERSION = ("The versioned schema of this object, as group/version (just the version for the "
                 "core group). The server converts known versions and rejects unknown ones.")
-_KIND = "The type of this object, in CamelCase. Set by clients; the server infers it from the URL it was sent to."
-_METADATA = "Standard object metadata: name, namespace, labels, annotations, owners and server-set fields."
-_LIST_METADATA = "Standard list metadata: the resource version of the list and the continue token for paging."
+KIND = "The type of this object, in CamelCase. Set by clients; the server infers it from the URL it was sent to."
+OBJECT_METADATA = "Standard object metadata: name, namespace, labels, annotations, owners and server-set fields."
+LIST_METADATA = "Standard list metadata: the resource version of the list and the continue token for paging."
 
 TYPES: dict[str, str] = {
     "V1DaemonSet": (
@@ -72,7 +72,7 @@ TYPES: dict[str, str] = {
 
 FIELDS: dict[str, dict[str, str]] = {
     "V1DaemonSet": {
-        "metadata": _METADATA,
+        "metadata": OBJECT_METADATA,
         "spec": "The desired behaviour of this daemon set.",
         "status": "The current state of this daemon set, as last observed. Read-only.",
     },
@@ -134,7 +134,7 @@ FIELDS: dict[str, dict[str, str]] = {
         "lastTransitionTime": "When the condition last changed status.",
     },
     "V1ControllerRevision": {
-        "metadata": _METADATA,
+        "metadata": OBJECT_METADATA,
         "data": "The stored state: for a daemon set, a patch holding its pod template.",
         "revision": "The revision number of this state; increases with every new revision.",
     },
@@ -198,7 +198,7 @@ FIELDS: dict[str, dict[str, str]] = {
         "spec": "Specification of each pod created from the template.",
     },
     "V1Pod": {
-        "metadata": _METADATA,
+        "metadata": OBJECT_METADATA,
         "spec": "The desired state of the pod.",
         "status": "The most recently observed state of the pod. Read-only.",
     },
@@ -322,7 +322,7 @@ FIELDS: dict[str, dict[str, str]] = {
         "timeAdded": "When a NoExecute taint was added.",
     },
     "V1Node": {
-        "metadata": _METADATA,
+        "metadata": OBJECT_METADATA,
         "spec": "The desired configuration of the node.",
         "status": "The most recently observed state of the node. Read-only.",
     },
@@ -344,7 +344,7 @@ FIELDS: dict[str, dict[str, str]] = {
         "phase": "Deprecated and no longer set.",
     },
     "V1Namespace": {
-        "metadata": _METADATA,
+        "metadata": OBJECT_METADATA,
         "spec": "The desired behaviour of the namespace.",
         "status": "The current state of the namespace. Read-only.",
     },
@@ -353,7 +353,7 @@ FIELDS: dict[str, dict[str, str]] = {
         "phase": "Lifecycle phase of the namespace: Active or Terminating.",
         "conditions": "Observed conditions of the namespace.",
     },
-    "V1Lease": {"metadata": _METADATA, "spec": "The holder and timing of the lease."},
+    "V1Lease": {"metadata": OBJECT_METADATA, "spec": "The holder and timing of the lease."},
     "V1LeaseSpec": {
         "holderIdentity": "Identity of the current holder.",
         "leaseDurationSeconds": "Seconds a candidate waits after the last renewal before taking over.",
@@ -362,14 +362,14 @@ FIELDS: dict[str, dict[str, str]] = {
         "leaseTransitions": "How many times the lease changed holder.",
     },
     "V1PriorityClass": {
-        "metadata": _METADATA,
+        "metadata": OBJECT_METADATA,
         "value": "Priority given to pods of this class; higher is more important.",
         "globalDefault": "Give this class to pods that name none. At most one class may set it.",
         "description": "Free text about when to use this class.",
         "preemptionPolicy": "Whether pods of this class may preempt lower priority pods: PreemptLowerPriority (default) or Never.",
     },
     "CoreV1Event": {
-        "metadata": _METADATA,
+        "metadata": OBJECT_METADATA,
         "involvedObject": "The object the event is about.",
         "reason": "Short CamelCase reason for the event, meant for machines.",
         "message": "Human-readable description of the event.",
@@ -403,12 +403,12 @@ def register() -> None:
     for type_name in schema.types():
         names = schema.fields(type_name)
         if "apiVersion" in names and "kind" in names:
-            schema.DESCRIPTIONS.setdefault((type_name, "apiVersion"), _API_VERSION)
-            schema.DESCRIPTIONS.setdefault((type_name, "kind"), _KIND)
+            schema.DESCRIPTIONS.setdefault((type_name, "apiVersion"), API_VERSION)
+            schema.DESCRIPTIONS.setdefault((type_name, "kind"), KIND)
         if names.get("metadata") == "V1ListMeta":
-            schema.DESCRIPTIONS.setdefault((type_name, "metadata"), _LIST_METADATA)
+            schema.DESCRIPTIONS.setdefault((type_name, "metadata"), LIST_METADATA)
         elif names.get("metadata") == "V1ObjectMeta":
-            schema.DESCRIPTIONS.setdefault((type_name, "metadata"), _METADATA)
+            schema.DESCRIPTIONS.setdefault((type_name, "metadata"), OBJECT_METADATA)
 
 
 register()

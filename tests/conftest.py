@@ -1,0 +1,107 @@
+"""Shared fixtures: a real cluster started with `everynode up --detach`,
+driven by the real kubectl and the official kubernetes client."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def everynode(*args: str, check: bool = True, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "everynode.cli.main", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+class RunningCluster:
+    def __init__(self, data_dir: Path, port: int):
+        self.data_dir = data_dir
+        self.port = port
+        self.kubeconfig = data_dir / "kubeconfig"
+
+    def up(self, *extra: str) -> subprocess.CompletedProcess:
+        return everynode("up", "--detach", "--data-dir", str(self.data_dir), "--port", str(self.port), *extra)
+
+    def down(self) -> subprocess.CompletedProcess:
+        return everynode("down", "--data-dir", str(self.data_dir))
+
+    def kubectl(self, *args: str, check: bool = True, input: str | None = None, timeout: float = 60,
+                env: dict | None = None) -> subprocess.CompletedProcess:
+        from everynode.cli.main import kubectl_binary
+
+        proc = subprocess.run([kubectl_binary(), *args], capture_output=True, text=True, input=input,
+                              timeout=timeout,
+                              env={**os.environ, "KUBECONFIG": str(self.kubeconfig), **(env or {})})
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n"
+                                 f"{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def kubectl_json(self, *args: str) -> dict:
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+    def api_client(self):
+        from kubernetes import client, config
+
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=str(self.kubeconfig), client_configuration=cfg)
+        return client.ApiClient(cfg)
+
+    def pid(self) -> int | None:
+        from everynode.cluster import read_pid
+
+        return read_pid(self.data_dir)
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except Exception as exc:  # keep polling through transient errors
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message} (last: {last!r})")
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory) -> RunningCluster:
+    data_dir = tmp_path_factory.mktemp("cluster")
+    c = RunningCluster(data_dir, free_port())
+    c.up()
+    yield c
+    c.down()
+    log = data_dir / "everynode.log"
+    if log.exists():
+        errors = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line]
+        if errors:
+            print(f"cluster log has {len(errors)} tracebacks: {log}")
+
+
+@pytest.fixture
+def namespace(cluster, request) -> str:
+    name = "t-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-")
+    cluster.kubectl("create", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n")
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -1,0 +1,149 @@
+"""The official kubernetes Python client against a running cluster: CRUD,
+selectors, watch from a resourceVersion, optimistic concurrency."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from kubernetes import client, watch
+from kubernetes.client.rest import ApiException
+
+pytestmark = pytest.mark.integration
+
+
+def ds_body(name: str, labels: dict | None = None, image: str = "busybox:1.35") -> dict:
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {"selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": [{"name": "c", "image": image,
+                                                       "command": ["sleep", "3600"]}]}}},
+    }
+
+
+def test_daemonset_crud_defaults_and_generation(cluster, namespace):
+    apps = client.AppsV1Api(cluster.api_client())
+    created = apps.create_namespaced_daemon_set(namespace, ds_body("crud"))
+    assert created.metadata.uid and created.metadata.generation == 1
+    assert created.spec.update_strategy.type == "RollingUpdate"
+    assert created.spec.update_strategy.rolling_update.max_unavailable == 1
+    assert created.spec.revision_history_limit == 10
+    assert created.spec.template.spec.restart_policy == "Always"
+    assert created.metadata.annotations["deprecated.daemonset.template.generation"] == "1"
+
+    got = apps.read_namespaced_daemon_set("crud", namespace)
+    assert got.metadata.resource_version == created.metadata.resource_version
+
+    # A metadata-only change keeps the generation; a template change bumps it.
+    got.metadata.labels = {"tier": "infra"}
+    after_label = apps.replace_namespaced_daemon_set("crud", namespace, got)
+    assert after_label.metadata.generation == 1
+    after_label.spec.template.spec.containers[0].image = "busybox:1.36"
+    after_image = apps.replace_namespaced_daemon_set("crud", namespace, after_label)
+    assert after_image.metadata.generation == 2
+    assert after_image.metadata.annotations["deprecated.daemonset.template.generation"] == "2"
+
+    apps.delete_namespaced_daemon_set("crud", namespace)
+    with pytest.raises(ApiException) as exc:
+        apps.read_namespaced_daemon_set("crud", namespace)
+    assert exc.value.status == 404
+
+
+def test_stale_update_conflicts(cluster, namespace):
+    apps = client.AppsV1Api(cluster.api_client())
+    apps.create_namespaced_daemon_set(namespace, ds_body("stale"))
+    first = apps.read_namespaced_daemon_set("stale", namespace)
+    second = apps.read_namespaced_daemon_set("stale", namespace)
+    first.metadata.labels = {"a": "1"}
+    apps.replace_namespaced_daemon_set("stale", namespace, first)
+    second.metadata.labels = {"b": "2"}
+    with pytest.raises(ApiException) as exc:
+        apps.replace_namespaced_daemon_set("stale", namespace, second)
+    assert exc.value.status == 409
+    assert "the object has been modified" in exc.value.body
+
+
+def test_duplicate_create_is_already_exists(cluster, namespace):
+    apps = client.AppsV1Api(cluster.api_client())
+    apps.create_namespaced_daemon_set(namespace, ds_body("dup"))
+    with pytest.raises(ApiException) as exc:
+        apps.create_namespaced_daemon_set(namespace, ds_body("dup"))
+    assert exc.value.status == 409
+    assert '"dup" already exists' in exc.value.body
+
+
+def test_list_with_label_and_field_selectors(cluster, namespace):
+    apps = client.AppsV1Api(cluster.api_client())
+    for name, tier in (("sel-a", "web"), ("sel-b", "db"), ("sel-c", "web")):
+        apps.create_namespaced_daemon_set(namespace, ds_body(name, {"tier": tier}))
+    names = lambda lst: sorted(i.metadata.name for i in lst.items)  # noqa: E731
+    assert names(apps.list_namespaced_daemon_set(namespace, label_selector="tier=web")) == ["sel-a", "sel-c"]
+    assert names(apps.list_namespaced_daemon_set(namespace, label_selector="tier!=web")) == ["sel-b"]
+    assert names(apps.list_namespaced_daemon_set(namespace, label_selector="tier in (db,web)")) == \
+        ["sel-a", "sel-b", "sel-c"]
+    assert names(apps.list_namespaced_daemon_set(namespace, label_selector="tier notin (web)")) == ["sel-b"]
+    assert names(apps.list_namespaced_daemon_set(namespace, label_selector="tier")) == ["sel-a", "sel-b", "sel-c"]
+    assert names(apps.list_namespaced_daemon_set(namespace, label_selector="!tier")) == []
+    assert names(apps.list_namespaced_daemon_set(namespace, field_selector="metadata.name=sel-b")) == ["sel-b"]
+    page = apps.list_namespaced_daemon_set(namespace, limit=2)
+    assert len(page.items) == 2 and page.metadata._continue
+    rest = apps.list_namespaced_daemon_set(namespace, limit=2, _continue=page.metadata._continue)
+    assert names(page) + names(rest) == ["sel-a", "sel-b", "sel-c"]
+    with pytest.raises(ApiException) as exc:
+        apps.list_namespaced_daemon_set(namespace, label_selector="tier in (web")
+    assert exc.value.status == 400
+
+
+def test_watch_from_resource_version(cluster, namespace):
+    apps = client.AppsV1Api(cluster.api_client())
+    start = apps.list_namespaced_daemon_set(namespace).metadata.resource_version
+    seen: list[tuple[str, str]] = []
+
+    def watcher():
+        w = watch.Watch()
+        for ev in w.stream(apps.list_namespaced_daemon_set, namespace, resource_version=start,
+                           timeout_seconds=10):
+            seen.append((ev["type"], ev["object"].metadata.name))
+            if len(seen) == 3:
+                w.stop()
+
+    t = threading.Thread(target=watcher)
+    t.start()
+    apps.create_namespaced_daemon_set(namespace, ds_body("w1"))
+    apps.patch_namespaced_daemon_set("w1", namespace, {"metadata": {"labels": {"x": "y"}}})
+    apps.delete_namespaced_daemon_set("w1", namespace)
+    t.join(15)
+    assert seen == [("ADDED", "w1"), ("MODIFIED", "w1"), ("DELETED", "w1")]
+
+
+def test_namespace_deletion_removes_contents(cluster):
+    core = client.CoreV1Api(cluster.api_client())
+    apps = client.AppsV1Api(cluster.api_client())
+    core.create_namespace({"metadata": {"name": "doomed"}})
+    apps.create_namespaced_daemon_set("doomed", ds_body("inside"))
+    core.delete_namespace("doomed")
+    import time
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            core.read_namespace("doomed")
+        except ApiException as exc:
+            assert exc.status == 404
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("namespace was not deleted")
+    assert apps.list_namespaced_daemon_set("doomed").items == []
+
+
+def test_unauthenticated_requests_are_refused(cluster):
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    ctx = ssl.create_default_context(cafile=str(cluster.data_dir / "pki" / "ca.crt"))
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(f"https://127.0.0.1:{cluster.port}/api/v1/pods", context=ctx)
+    assert exc.value.code == 401
