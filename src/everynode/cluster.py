@@ -45,6 +45,7 @@ class Settings:
     nodes: int = 3
     runtime: str = "process"
     controllers: bool = True
+    node_grace_period: float = 40.0
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings | None:
@@ -103,6 +104,8 @@ class Cluster:
         certs.write_kubeconfig(d / "kubeconfig", self.url, creds)
         log.info("API server listening on %s", self.url)
         self.client = Client(Config(server=self.url, token=creds.token, ca_file=str(creds.ca_cert)))
+        if self.settings.controllers:
+            self.start_controllers()
         for i, name in enumerate(node_names(self.settings.nodes)):
             cfg = NodeConfig(name=name, runtime=self.settings.runtime)
             if i == 0:
@@ -110,6 +113,17 @@ class Cluster:
                 cfg.labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
                 cfg.taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})
             await self.add_agent(cfg)
+
+    def start_controllers(self) -> None:
+        from everynode.controllers.manager import ControllerManager, Timings
+
+        assert self.client is not None
+        # Faster than upstream's defaults (documented in docs/architecture.md) so that
+        # node failure demos and tests take seconds, not minutes.
+        timings = Timings(node_grace_period=self.settings.node_grace_period, node_startup_grace=0,
+                          podgc_interval=2.0, podgc_quarantine=2.0)
+        manager = ControllerManager(self.client, timings=timings)
+        self.controller_task = asyncio.create_task(manager.run(), name="controller-manager")
 
     async def add_agent(self, cfg: NodeConfig) -> NodeAgent:
         assert self.client is not None
@@ -120,6 +134,13 @@ class Cluster:
         return agent
 
     async def stop(self) -> None:
+        task = getattr(self, "controller_task", None)
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
         for agent in self.agents.values():
             await agent.stop()
         if self.client is not None:

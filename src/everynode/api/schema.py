@@ -28,7 +28,6 @@ INT_OR_STRING = {
     ("V1RollingUpdateDaemonSet", "maxSurge"),
     ("V1HTTPGetAction", "port"),
     ("V1TCPSocketAction", "port"),
-    ("V1GRPCAction", "port"),
 }
 
 # Fields whose values are resource.Quantity maps or values.

@@ -298,7 +298,7 @@ class ApiServer:
             flt = make_filter(kind, q.get("labelSelector"), q.get("fieldSelector"))
             objs = await self.resources.delete_collection(kind, r.namespace, flt, options)
             return _json_response(self._list_body_from_objs(kind, objs))
-        raise errors.method_not_allowed(f"the server does not allow this method on the requested resource")
+        raise errors.method_not_allowed("the server does not allow this method on the requested resource")
 
     def _object_response(self, obj: dict, kind: Kind, neg: Negotiated, status: int,
                          warnings: list[str]) -> web.Response:

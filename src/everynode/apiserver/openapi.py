@@ -82,6 +82,28 @@ MICRO_TIME_FIELDS = {
 }
 FIELDS_V1_FIELDS = {("V1ManagedFieldsEntry", "fieldsV1")}
 
+# Closed value sets that upstream marks as enums (kubectl explain prints them).
+ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("V1DaemonSetUpdateStrategy", "type"): ("OnDelete", "RollingUpdate"),
+    ("V1Toleration", "operator"): ("Equal", "Exists"),
+    ("V1Toleration", "effect"): ("NoExecute", "NoSchedule", "PreferNoSchedule"),
+    ("V1Taint", "effect"): ("NoExecute", "NoSchedule", "PreferNoSchedule"),
+    ("V1Container", "imagePullPolicy"): ("Always", "IfNotPresent", "Never"),
+    ("V1Container", "terminationMessagePolicy"): ("FallbackToLogsOnError", "File"),
+    ("V1ContainerPort", "protocol"): ("SCTP", "TCP", "UDP"),
+    ("V1PodSpec", "restartPolicy"): ("Always", "Never", "OnFailure"),
+    ("V1PodSpec", "dnsPolicy"): ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"),
+    ("V1PodSpec", "preemptionPolicy"): ("Never", "PreemptLowerPriority"),
+    ("V1PriorityClass", "preemptionPolicy"): ("Never", "PreemptLowerPriority"),
+    ("V1PodStatus", "phase"): ("Failed", "Pending", "Running", "Succeeded", "Unknown"),
+    ("V1PodStatus", "qosClass"): ("BestEffort", "Burstable", "Guaranteed"),
+    ("V1NamespaceStatus", "phase"): ("Active", "Terminating"),
+    ("V1NodeAddress", "type"): ("ExternalDNS", "ExternalIP", "Hostname", "InternalDNS", "InternalIP"),
+    ("V1NodeSelectorRequirement", "operator"): ("DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"),
+    ("V1HostPathVolumeSource", "type"): ("", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate",
+                                         "File", "FileOrCreate", "Socket"),
+}
+
 # Schemas of the named scalars and opaque types, with our own descriptions.
 SPECIAL_SCHEMAS: dict[str, dict[str, Obj]] = {
     # name: {"v2": schema, "v3": schema}
@@ -249,6 +271,8 @@ class _Renderer:
             out = {"allOf": [out]} if self.version == "v3" else dict(out)
         if text:
             out["description"] = text
+        if (owner, name) in ENUMS:
+            out["enum"] = list(ENUMS[owner, name])
         meta = schema.patch_meta(owner, name)
         if meta is not None:
             if meta.merge_key:

@@ -29,7 +29,6 @@ from everynode.apiserver.objects import (
     now_rfc3339,
     prefix_of,
     spec_part,
-    success_status,
     supports_field,
 )
 from everynode.storage.interface import Entry, KeyExists, KeyNotFound, Obj, RevisionConflict, Store

@@ -1,0 +1,249 @@
+"""Node lifecycle: node health from heartbeats, condition taints, NoExecute eviction.
+
+- Every ``monitor_period`` seconds each node's last heartbeat (its Lease's
+  renewTime, or the Ready condition's lastHeartbeatTime) is compared with
+  ``grace_period``; a silent node gets every condition set to Unknown
+  ("Kubelet stopped posting node status.") and its pods marked not Ready.
+- Taints follow conditions (TaintNodesByCondition and TaintBasedEvictions):
+  Ready False -> node.kubernetes.io/not-ready, Ready Unknown ->
+  node.kubernetes.io/unreachable (NoSchedule and NoExecute); pressure
+  conditions and spec.unschedulable -> their NoSchedule taints. They are
+  removed when the condition clears.
+- Pods that do not tolerate a NoExecute taint of their node are deleted,
+  after the smallest tolerationSeconds of the matching tolerations when set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from everynode.api import placement
+from everynode.api.errors import ApiError
+from everynode.apiserver.objects import now_rfc3339, parse_time
+from everynode.controllers.base import Controller
+
+log = logging.getLogger("everynode.nodelifecycle")
+
+NOT_READY = "node.kubernetes.io/not-ready"
+UNREACHABLE = "node.kubernetes.io/unreachable"
+CONDITION_TAINTS = {
+    "MemoryPressure": "node.kubernetes.io/memory-pressure",
+    "DiskPressure": "node.kubernetes.io/disk-pressure",
+    "PIDPressure": "node.kubernetes.io/pid-pressure",
+    "NetworkUnavailable": "node.kubernetes.io/network-unavailable",
+}
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+MANAGED_KEYS = {NOT_READY, UNREACHABLE, UNSCHEDULABLE, *CONDITION_TAINTS.values()}
+
+
+def ready_status(node: dict) -> str:
+    for c in (node.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status", "Unknown")
+    return "Unknown"
+
+
+def desired_taints(node: dict) -> list[dict]:
+    """The taints this controller owns, as the node's state implies them (pure)."""
+    out: list[dict] = []
+    ready = ready_status(node)
+    if ready == "False":
+        out += [{"key": NOT_READY, "effect": "NoSchedule"}, {"key": NOT_READY, "effect": "NoExecute"}]
+    elif ready == "Unknown":
+        out += [{"key": UNREACHABLE, "effect": "NoSchedule"}, {"key": UNREACHABLE, "effect": "NoExecute"}]
+    conds = {c.get("type"): c.get("status") for c in (node.get("status") or {}).get("conditions") or []}
+    for ctype, key in CONDITION_TAINTS.items():
+        if conds.get(ctype) == "True":
+            out.append({"key": key, "effect": "NoSchedule"})
+    if (node.get("spec") or {}).get("unschedulable"):
+        out.append({"key": UNSCHEDULABLE, "effect": "NoSchedule"})
+    return out
+
+
+def reconcile_taints(node: dict, now: str) -> list[dict] | None:
+    """The node's new taint list, or None when nothing changes (pure)."""
+    current = list((node.get("spec") or {}).get("taints") or [])
+    want = desired_taints(node)
+    want_ids = {(t["key"], t["effect"]) for t in want}
+    kept = [t for t in current if t.get("key") not in MANAGED_KEYS or (t["key"], t.get("effect")) in want_ids]
+    have_ids = {(t["key"], t.get("effect")) for t in kept}
+    added = []
+    for t in want:
+        if (t["key"], t["effect"]) not in have_ids:
+            t = dict(t)
+            if t["effect"] == "NoExecute":
+                t["timeAdded"] = now
+            added.append(t)
+    new = kept + added
+    if new == current:
+        return None
+    return new
+
+
+def eviction_delay(pod: dict, taints: list[dict], now: float) -> float | None:
+    """Seconds until ``pod`` must be evicted for the node's NoExecute taints, or None (pure)."""
+    tolerations = (pod.get("spec") or {}).get("tolerations") or []
+    delay: float | None = None
+    for taint in taints:
+        if taint.get("effect") != "NoExecute":
+            continue
+        matching = [t for t in tolerations if placement.toleration_tolerates_taint(t, taint)]
+        if not matching:
+            return 0.0
+        seconds = [t["tolerationSeconds"] for t in matching if t.get("tolerationSeconds") is not None]
+        if not seconds:
+            continue  # tolerated forever
+        added = parse_time(taint.get("timeAdded")) or now
+        remaining = max(0.0, added + max(0, min(seconds)) - now)
+        delay = remaining if delay is None else min(delay, remaining)
+    return delay
+
+
+class NodeLifecycleController(Controller):
+    name = "node-lifecycle-controller"
+    workers = 2
+
+    def __init__(self, client, informers, grace_period: float = 40.0, monitor_period: float = 5.0,
+                 startup_grace: float = 60.0):
+        super().__init__(client, informers)
+        self.nodes = informers.informer("nodes")
+        self.leases = informers.informer("leases", "kube-node-lease")
+        self.pods = informers.informer("pods")
+        self.pods.add_index("node", lambda p: [(p.get("spec") or {}).get("nodeName") or ""])
+        self.grace_period = grace_period
+        self.monitor_period = monitor_period
+        self.startup_grace = startup_grace
+        self.started = time.time()
+        self.nodes.on_add.append(lambda n: self.queue.add(("node", n["metadata"]["name"])))
+        self.nodes.on_update.append(lambda o, n: self.queue.add(("node", n["metadata"]["name"])))
+        self.pods.on_add.append(self._pod_changed)
+        self.pods.on_update.append(lambda o, n: self._pod_changed(n))
+
+    def _pod_changed(self, pod: dict) -> None:
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node:
+            n = self.nodes.get(node)
+            if n is not None and any(t.get("effect") == "NoExecute" for t in (n.get("spec") or {}).get("taints") or []):
+                self.queue.add(("evict", node))
+
+    def background(self) -> list[asyncio.Task]:
+        return [asyncio.create_task(self._monitor(), name="node-monitor")]
+
+    async def _monitor(self) -> None:
+        while True:
+            await asyncio.sleep(self.monitor_period)
+            for name in list(self.nodes.objects):
+                self.queue.add(("health", name))
+
+    def last_heartbeat(self, node: dict) -> float:
+        name = node["metadata"]["name"]
+        best = parse_time(node["metadata"].get("creationTimestamp")) or 0.0
+        lease = self.leases.get(f"kube-node-lease/{name}")
+        if lease is not None:
+            best = max(best, parse_time((lease.get("spec") or {}).get("renewTime")) or 0.0)
+        for c in (node.get("status") or {}).get("conditions") or []:
+            if c.get("type") == "Ready":
+                best = max(best, parse_time(c.get("lastHeartbeatTime")) or 0.0)
+        return best
+
+    async def sync(self, item) -> None:
+        what, name = item
+        node = self.nodes.get(name)
+        if node is None:
+            return
+        if what == "health":
+            await self._check_health(node)
+        elif what == "node":
+            await self._sync_taints(node)
+            self.queue.add(("evict", name))
+        elif what == "evict":
+            await self._evict(node)
+
+    async def _check_health(self, node: dict) -> None:
+        now = time.time()
+        silent = now - self.last_heartbeat(node)
+        grace = self.grace_period
+        if now - self.started < self.startup_grace:
+            grace = max(grace, self.startup_grace - (now - self.started))
+        if silent <= grace or ready_status(node) == "Unknown":
+            return
+        log.info("node %s: no heartbeat for %.0fs, marking conditions Unknown", node["metadata"]["name"], silent)
+        stamp = now_rfc3339(now)
+        conds = []
+        for c in (node.get("status") or {}).get("conditions") or []:
+            c = dict(c)
+            if c.get("status") != "Unknown":
+                c["lastTransitionTime"] = stamp
+            c.update(status="Unknown", reason="NodeStatusUnknown", message="Kubelet stopped posting node status.")
+            conds.append(c)
+        if not conds:
+            conds = [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusNeverUpdated",
+                      "message": "Kubelet never posted node status.", "lastHeartbeatTime": stamp,
+                      "lastTransitionTime": stamp}]
+        try:
+            await self.client.patch("nodes", node["metadata"]["name"], {"status": {"conditions": conds}},
+                                    patch_type="strategic", subresource="status")
+        except ApiError as exc:
+            if exc.code != 404:
+                raise
+            return
+        await self._mark_pods_not_ready(node["metadata"]["name"], stamp)
+
+    async def _mark_pods_not_ready(self, node_name: str, stamp: str) -> None:
+        for pod in self.pods.by_index("node", node_name):
+            conds = (pod.get("status") or {}).get("conditions") or []
+            ready = next((c for c in conds if c.get("type") == "Ready"), None)
+            if ready is None or ready.get("status") == "False":
+                continue
+            meta = pod["metadata"]
+            patch = {"status": {"conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": stamp,
+                                                "reason": "NodeNotReady", "message": ""}]}}
+            try:
+                await self.client.patch("pods", meta["name"], patch, meta["namespace"], "strategic", "status")
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
+
+    async def _sync_taints(self, node: dict) -> None:
+        new = reconcile_taints(node, now_rfc3339())
+        if new is None:
+            return
+        meta = node["metadata"]
+        patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]},
+                 {"op": "add", "path": "/spec/taints", "value": new}]
+        try:
+            await self.client.patch("nodes", meta["name"], patch, patch_type="json")
+        except ApiError as exc:
+            if exc.code in (409, 422):
+                self.queue.add_after(("node", meta["name"]), 0.1)
+            elif exc.code != 404:
+                raise
+
+    async def _evict(self, node: dict) -> None:
+        taints = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == "NoExecute"]
+        if not taints:
+            return
+        now = time.time()
+        soonest: float | None = None
+        for pod in self.pods.by_index("node", node["metadata"]["name"]):
+            meta = pod["metadata"]
+            if meta.get("deletionTimestamp"):
+                continue
+            delay = eviction_delay(pod, taints, now)
+            if delay is None:
+                continue
+            if delay <= 0:
+                log.info("evicting pod %s/%s: untolerated NoExecute taint", meta["namespace"], meta["name"])
+                self.recorder.event(pod, "Normal", "TaintManagerEviction",
+                                    f"Marking for deletion Pod {meta['namespace']}/{meta['name']}")
+                try:
+                    await self.client.delete("pods", meta["name"], meta["namespace"])
+                except ApiError as exc:
+                    if exc.code != 404:
+                        raise
+            else:
+                soonest = delay if soonest is None else min(soonest, delay)
+        if soonest is not None:
+            self.queue.add_after(("evict", node["metadata"]["name"]), soonest + 0.05)
