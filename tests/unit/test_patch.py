@@ -136,9 +136,10 @@ SMP_CASES = [
      tmpl_patch({"containers": [{"$setElementOrder/env": [{"name": "Z"}, {"name": "A"}, {"name": "B"}],
                                  "env": [{"name": "Z", "value": "0"}], "name": "agent"}]}),
      lambda o: [e["name"] for e in containers_of(o)[0]["env"]] == ["Z", "A", "B"]),
-    ("new env entry without order goes last",
+    # Without $setElementOrder a new item cannot be placed against live items: upstream puts it first.
+    ("new env entry without order goes first",
      tmpl_patch({"containers": [{"env": [{"name": "C", "value": "3"}], "name": "agent"}]}),
-     lambda o: [e["name"] for e in containers_of(o)[0]["env"]] == ["A", "B", "C"]),
+     lambda o: [e["name"] for e in containers_of(o)[0]["env"]] == ["C", "A", "B"]),
     ("env value changed in place",
      tmpl_patch({"containers": [{"env": [{"name": "A", "value": "9"}], "name": "agent"}]}),
      lambda o: containers_of(o)[0]["env"] == [{"name": "A", "value": "9"}, {"name": "B", "value": "2"}]),
@@ -149,9 +150,19 @@ SMP_CASES = [
      tmpl_patch({"containers": [{"name": "agent", "env": [{"name": "B", "value": "2"},
                                                           {"name": "A", "value": "1"}]}]}),
      lambda o: [e["name"] for e in containers_of(o)[0]["env"]] == ["B", "A"]),
-    ("new container appended",
+    ("new container without order goes first",
      tmpl_patch({"containers": [{"name": "debug", "image": "busybox:1.35"}]}),
+     lambda o: [c["name"] for c in containers_of(o)] == ["debug", "agent", "sidecar"]),
+    ("new container placed by setElementOrder",
+     tmpl_patch({"$setElementOrder/containers": [{"name": "agent"}, {"name": "sidecar"}, {"name": "debug"}],
+                 "containers": [{"name": "debug", "image": "busybox:1.35"}]}),
      lambda o: [c["name"] for c in containers_of(o)] == ["agent", "sidecar", "debug"]),
+    # apply removing one env var and adding another: deletion and addition share a slot.
+    ("apply swaps an env entry",
+     tmpl_patch({"containers": [{"$setElementOrder/env": [{"name": "A"}, {"name": "C"}],
+                                 "env": [{"name": "C", "value": "3"}, {"$patch": "delete", "name": "B"}],
+                                 "name": "agent"}]}),
+     lambda o: [e["name"] for e in containers_of(o)[0]["env"]] == ["A", "C"]),
     ("container deleted by name",
      tmpl_patch({"containers": [{"$patch": "delete", "name": "sidecar"}]}),
      lambda o: [c["name"] for c in containers_of(o)] == ["agent"]),
@@ -253,7 +264,7 @@ POD_CASES = [
     ("adopt adds controller ref",
      pod(owners=[OTHER]),
      {"metadata": {"ownerReferences": [OWNER], "uid": "pod-uid"}},
-     lambda o: o["metadata"]["ownerReferences"] == [OTHER, OWNER]),
+     lambda o: o["metadata"]["ownerReferences"] == [OWNER, OTHER]),
     ("release deletes ref by uid",
      pod(owners=[OWNER, OTHER]),
      {"metadata": {"ownerReferences": [{"$patch": "delete", "uid": "ds-uid"}], "uid": "pod-uid"}},
@@ -293,6 +304,17 @@ def test_strategic_merge_patch_pod(name, doc, patch, check):
     result = _sm(doc, patch, "V1Pod")
     assert check(result), orjson.dumps(result).decode()
     assert doc == before
+
+
+def test_apply_swap_with_server_only_entry_keeps_upstream_order():
+    # Live env has an entry the user never applied (S). Upstream deletes A and appends C through
+    # the live list itself, so S is ordered against [B, S, C]: the result is B, S, C.
+    doc = ds(containers=[{"name": "agent", "env": [{"name": "A"}, {"name": "B"}, {"name": "S"}]}])
+    patch = tmpl_patch({"containers": [{"name": "agent",
+                                        "$setElementOrder/env": [{"name": "B"}, {"name": "C"}],
+                                        "env": [{"name": "C"}, {"$patch": "delete", "name": "A"}]}]})
+    out = _sm(doc, patch)
+    assert [e["name"] for e in containers_of(out)[0]["env"]] == ["B", "S", "C"]
 
 
 def test_free_form_data_falls_back_to_merge_semantics():
@@ -365,7 +387,7 @@ SMP_ERRORS = [
 
 @pytest.mark.parametrize("name,patch,code,message", SMP_ERRORS, ids=[c[0] for c in SMP_ERRORS])
 def test_strategic_merge_patch_errors(name, patch, code, message):
-    doc = pod(finalizers=["a"]) if name == "list of lists" else ds()
+    doc = pod(finalizers=[]) if name == "list of lists" else ds()
     before = copy.deepcopy(doc)
     with pytest.raises(ApiError) as exc:
         _sm(doc, patch, "V1Pod" if name == "list of lists" else DS)
@@ -480,7 +502,7 @@ SET_IMAGE = orjson.dumps(tmpl_patch({
     ("application/json-patch+json", b'[{"op":"replace","path":"/metadata/labels/app","value":"y"}]',
      lambda o: o["metadata"]["labels"]["app"] == "y"),
     ("application/json-patch+json", b"null", lambda o: o == ds()),
-    ("Application/JSON-Patch+JSON", b"[]", lambda o: o == ds()),
+    ("application/json-patch+json", b"[]", lambda o: o == ds()),
 ])
 def test_apply_patch(content_type, body, check):
     doc = ds()
@@ -494,6 +516,7 @@ def test_apply_patch(content_type, body, check):
      "the body of the request was in an unknown format - accepted media types include: "
      "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"),
     ("application/json", b"{}", 415, None),
+    ("Application/Merge-Patch+JSON", b"{}", 415, None),
     ("", b"{}", 415, None),
     ("application/strategic-merge-patch+json", b"", 400, "unexpected end of JSON input"),
     ("application/strategic-merge-patch+json", b'{"metadata":', 400, "unexpected end of JSON input"),

@@ -58,9 +58,8 @@ class FieldError:
 
     def message(self) -> str:
         """Message without the field path, as used in a cause."""
-        if self.type == "Required" or self.type == "Forbidden" or self.type == "Too many" \
-                or self.type == "Internal error":
-            base = self.type
+        if self.type in ("Required", "Forbidden", "Too many", "Internal error"):
+            base = "Required value" if self.type == "Required" else self.type
             return f"{base}: {self.detail}" if self.detail else base
         if self.type == "Unsupported value":
             text = f"Unsupported value: {_render_value(self.value)}"

@@ -58,8 +58,8 @@ _LIST_T = "[]interface {}"
 # --------------------------------------------------------------------------- dispatcher
 
 def media_type(content_type: str | None) -> str:
-    """The media type of a Content-Type header, without parameters."""
-    return (content_type or "").split(";", 1)[0].strip().lower()
+    """The Content-Type without parameters, compared as upstream does (exactly, case included)."""
+    return (content_type or "").strip().split(";", 1)[0]
 
 
 def unsupported_patch_type() -> ApiError:
@@ -317,23 +317,26 @@ def _merge_slice(original: list, patch: list, elem: str | None, merge_key: str |
         return _normalize_order(patch_items, server_only, patch, original, None, kind)
     if not merge_key:
         raise _internal(f"cannot merge lists without merge key for {elem or 'unknown type'}")
-    original, patch = _apply_list_directives(original, patch, merge_key)
-    merged = list(original)
-    for item in patch:
-        if merge_key not in item:
-            raise _no_merge_key(item, merge_key)
-        at = _find(merged, merge_key, item[merge_key])
-        if at is None:
-            merged.append(item)
-        else:
-            merged[at] = _merge_map(merged[at], item, elem)
-    patch_items, server_only = _partition_maps(merged, patch, merge_key)
-    return _normalize_order(patch_items, server_only, patch, original, merge_key, kind)
+    merged, server_order, plain = _merge_map_items(original, patch, elem, merge_key)
+    patch_items, server_only = _partition_maps(merged, plain, merge_key)
+    return _normalize_order(patch_items, server_only, plain, server_order, merge_key, kind)
 
 
-def _apply_list_directives(original: list, patch: list, merge_key: str) -> tuple[list, list]:
-    """Apply ``$patch`` elements: delete by merge key, or replace the whole list."""
-    plain = []
+def _merge_map_items(original: list, patch: list, elem: str | None,
+                     merge_key: str) -> tuple[list, list, list]:
+    """Merge a patch list of maps into ``original`` by merge key.
+
+    Returns (merged, the live items left after deletions, the patch items
+    without directives). ``$patch: delete`` items delete by merge key; a
+    ``$patch: replace`` item makes the other items the whole list.
+
+    Upstream works on Go slices that share ``original``'s array: deletions
+    and the appends that follow them write through it (its length kept).
+    A ``$setElementOrder`` on the same field orders the server-only items
+    against that written-through list, so this is replayed here.
+    """
+    backing, length = original, len(original)
+    plain: list = []
     replace = False
     for item in patch:
         if _DIRECTIVE not in item:
@@ -343,7 +346,9 @@ def _apply_list_directives(original: list, patch: list, merge_key: str) -> tuple
         if _go_eq(directive, "delete"):
             if merge_key not in item:
                 raise _no_merge_key(item, merge_key)
-            original = _delete_matching(original, merge_key, item[merge_key])
+            while (at := _find(backing[:length], merge_key, item[merge_key])) is not None:
+                backing[at:length - 1] = backing[at + 1:length]
+                length -= 1
         elif _go_eq(directive, "replace"):
             replace = True
         elif _go_eq(directive, "merge"):
@@ -351,15 +356,27 @@ def _apply_list_directives(original: list, patch: list, merge_key: str) -> tuple
         else:
             raise _internal(f"unknown patch type: {_go_fmt(directive)} in map: {_go_fmt(item)}")
     if replace:
-        return plain, []
-    return original, plain
-
-
-def _delete_matching(original: list, key: str, value: Any) -> list:
-    out = list(original)
-    while (at := _find(out, key, value)) is not None:
-        del out[at]
-    return out
+        return list(plain), plain, []
+    live = length
+    grown: list | None = None  # once appends no longer fit in ``original``
+    for item in plain:
+        if merge_key not in item:
+            raise _no_merge_key(item, merge_key)
+        current = backing[:length] if grown is None else grown
+        at = _find(current, merge_key, item[merge_key])
+        if at is not None:
+            merged_item = _merge_map(current[at], item, elem)
+            if grown is None:
+                backing[at] = merged_item
+            else:
+                grown[at] = merged_item
+        elif grown is None and length < len(backing):
+            backing[length] = item
+            length += 1
+        else:
+            grown = (backing[:length] if grown is None else grown) + [item]
+    merged = backing[:length] if grown is None else grown
+    return merged, backing[:live], plain
 
 
 def _find(items: list, key: str, value: Any) -> int | None:

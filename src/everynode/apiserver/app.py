@@ -521,7 +521,7 @@ class ApiServer:
             if self.store.get(key_of(ns_kind, None, name)) is None:
                 await self.resources.create(ns_kind, None, {"metadata": {"name": name}}, WriteOptions())
         pc_kind = self.by_gv["scheduling.k8s.io/v1"]["priorityclasses"]
-        for pc in getattr(priorityclass, "BUILTIN_PRIORITY_CLASSES", []):
+        for pc in priorityclass.builtin_priority_classes():
             if self.store.get(key_of(pc_kind, None, pc["metadata"]["name"])) is None:
                 await self.resources.create(pc_kind, None, pc, WriteOptions())
         # Namespaces left terminating by a previous run finish now.

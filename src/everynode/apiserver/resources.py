@@ -386,6 +386,12 @@ class Resources:
                                   f"{pre['resourceVersion']}, ResourceVersion in object meta: "
                                   f"{meta.get('resourceVersion')}")
         dry_run = bool(options.get("dryRun"))
+        if kind.kind == "PriorityClass":
+            from everynode.api.kinds import priorityclass
+
+            forbidden = priorityclass.delete_forbidden(name)
+            if forbidden is not None:
+                raise forbidden
         if kind.kind == "Namespace":
             if name in IMMORTAL_NAMESPACES:
                 raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may '

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+import time
 from collections.abc import Hashable
 
 from everynode.api.errors import ApiError
@@ -116,7 +117,7 @@ class EventRecorder:
             if self.host:
                 source["host"] = self.host
             ev = {"apiVersion": "v1", "kind": "Event",
-                  "metadata": {"generateName": f"{meta.get('name', 'event')}.", "namespace": ns},
+                  "metadata": {"name": f"{meta.get('name', 'event')}.{time.time_ns():x}", "namespace": ns},
                   "involvedObject": involved, "reason": reason, "message": message[:1024], "type": type_,
                   "source": source, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
                   "eventTime": None, "reportingComponent": self.component,

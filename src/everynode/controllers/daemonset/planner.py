@@ -235,7 +235,7 @@ class _Manage:
     requeue: float | None = None
 
 
-def _manage(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
+def _manage(ds: Mapping[str, Any], names: Sequence[str],
             node_pods: Mapping[str, list[Mapping[str, Any]]],
             eligibility: Mapping[str, tuple[bool, bool]], hash: str, now: float,
             backoff: BackoffState) -> _Manage:
@@ -243,8 +243,7 @@ def _manage(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
     surge = allows_surge(ds)
     namespace = _meta(ds).get("namespace") or ""
     min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
-    for node in nodes:
-        name = _node_name(node)
+    for name in names:
         should_run, should_continue = eligibility[name]
         pods = node_pods.get(name)
         if should_run and pods is None:
@@ -309,22 +308,21 @@ def _manage(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
     return out
 
 
-def compute_status(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
+def compute_status(ds: Mapping[str, Any], names: Sequence[str],
                    node_pods: Mapping[str, list[Mapping[str, Any]]],
                    eligibility: Mapping[str, tuple[bool, bool]], hash: str, now: float) -> dict[str, int]:
-    """The seven status counters, from each desired node's first pod."""
+    """The seven status counters, from each desired node's first pod (``names``: every node)."""
     min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
     generation = template_generation_of(ds)
     desired = current = misscheduled = ready = updated = available = 0
-    for node in nodes:
-        name = _node_name(node)
+    for name in names:
         pods = node_pods.get(name)
         if eligibility[name][0]:
             desired += 1
             if not pods:
                 continue
             current += 1
-            first = min(pods, key=pod_order_key)
+            first = pods[0] if len(pods) == 1 else min(pods, key=pod_order_key)
             if is_pod_ready(first):
                 ready += 1
                 if is_pod_available(first, min_ready, now):
@@ -402,15 +400,16 @@ def plan_sync(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
     plan.relabel_pods = history.relabel_pods
 
     elig = DaemonEligibility(ds)
-    eligibility = {_node_name(n): elig.evaluate(n) for n in nodes}
+    names = [_node_name(n) for n in nodes]
+    eligibility = {name: elig.evaluate(n) for name, n in zip(names, nodes, strict=True)}
     node_pods = group_by_node(my_pods)
 
     if not expectations_satisfied:
-        counters = compute_status(ds, nodes, node_pods, eligibility, plan.hash, now)
+        counters = compute_status(ds, names, node_pods, eligibility, plan.hash, now)
         _status_plan(plan, ds, counters, observe=False)
         return plan
 
-    managed = _manage(ds, nodes, node_pods, eligibility, plan.hash, now, plan.failed_backoff)
+    managed = _manage(ds, names, node_pods, eligibility, plan.hash, now, plan.failed_backoff)
     plan.failed_backoff = managed.backoff
     plan.events.extend(managed.events)
     if managed.requeue is not None:
@@ -431,6 +430,6 @@ def plan_sync(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
     if not plan.errors:
         targeted = [p for p in my_pods if target_node_of(p) is not None]
         plan.history_cleanup = history_to_delete(ds, history.old, targeted)
-    counters = compute_status(ds, nodes, node_pods, eligibility, plan.hash, now)
+    counters = compute_status(ds, names, node_pods, eligibility, plan.hash, now)
     _status_plan(plan, ds, counters, observe=True)
     return plan
