@@ -101,7 +101,12 @@ def cluster(tmp_path_factory) -> RunningCluster:
 
 @pytest.fixture
 def namespace(cluster, request) -> str:
-    name = "t-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-")
+    import hashlib
+    import re
+
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:6]
+    base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower().replace("_", "-"))[:40].strip("-")
+    name = f"t-{base}-{digest}"
     cluster.kubectl("create", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n")
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

@@ -3,6 +3,7 @@ selectors, watch from a resourceVersion, optimistic concurrency."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -34,14 +35,24 @@ def test_daemonset_crud_defaults_and_generation(cluster, namespace):
     assert created.metadata.annotations["deprecated.daemonset.template.generation"] == "1"
 
     got = apps.read_namespaced_daemon_set("crud", namespace)
-    assert got.metadata.resource_version == created.metadata.resource_version
+    assert got.metadata.uid == created.metadata.uid
 
     # A metadata-only change keeps the generation; a template change bumps it.
-    got.metadata.labels = {"tier": "infra"}
-    after_label = apps.replace_namespaced_daemon_set("crud", namespace, got)
+    # (The controller writes status meanwhile, so read-modify-write retries on 409 as clients do.)
+    def change(mutate):
+        for _ in range(20):
+            current = apps.read_namespaced_daemon_set("crud", namespace)
+            mutate(current)
+            try:
+                return apps.replace_namespaced_daemon_set("crud", namespace, current)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+        raise AssertionError("kept conflicting")
+
+    after_label = change(lambda d: setattr(d.metadata, "labels", {"tier": "infra"}))
     assert after_label.metadata.generation == 1
-    after_label.spec.template.spec.containers[0].image = "busybox:1.36"
-    after_image = apps.replace_namespaced_daemon_set("crud", namespace, after_label)
+    after_image = change(lambda d: setattr(d.spec.template.spec.containers[0], "image", "busybox:1.36"))
     assert after_image.metadata.generation == 2
     assert after_image.metadata.annotations["deprecated.daemonset.template.generation"] == "2"
 
@@ -62,6 +73,7 @@ def test_stale_update_conflicts(cluster, namespace):
     with pytest.raises(ApiException) as exc:
         apps.replace_namespaced_daemon_set("stale", namespace, second)
     assert exc.value.status == 409
+    assert json.loads(exc.value.body)["reason"] == "Conflict"
     assert "the object has been modified" in exc.value.body
 
 
@@ -71,7 +83,8 @@ def test_duplicate_create_is_already_exists(cluster, namespace):
     with pytest.raises(ApiException) as exc:
         apps.create_namespaced_daemon_set(namespace, ds_body("dup"))
     assert exc.value.status == 409
-    assert '"dup" already exists' in exc.value.body
+    body = json.loads(exc.value.body)
+    assert body["reason"] == "AlreadyExists" and body["message"] == 'daemonsets.apps "dup" already exists'
 
 
 def test_list_with_label_and_field_selectors(cluster, namespace):

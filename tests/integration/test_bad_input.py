@@ -1,0 +1,141 @@
+"""Bad input gets a clear Status, the server keeps serving, nothing is half-written."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+class Api:
+    def __init__(self, cluster):
+        import yaml
+
+        cfg = yaml.safe_load(cluster.kubeconfig.read_text())
+        self.base = cfg["clusters"][0]["cluster"]["server"]
+        self.token = cfg["users"][0]["user"]["token"]
+        self.ctx = ssl.create_default_context(cafile=str(cluster.data_dir / "pki" / "ca.crt"))
+
+    def call(self, method: str, path: str, body: bytes | None = None,
+             content_type: str = "application/json") -> tuple[int, dict]:
+        req = urllib.request.Request(self.base + path, data=body, method=method,
+                                     headers={"Authorization": f"Bearer {self.token}",
+                                              "Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+
+@pytest.fixture
+def api(cluster):
+    return Api(cluster)
+
+
+def ds(name="x", **spec_overrides) -> dict:
+    body = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": {"a": "b"}},
+                     "template": {"metadata": {"labels": {"a": "b"}},
+                                  "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+    body["spec"].update(spec_overrides)
+    return body
+
+
+def assert_status(status: int, body: dict, code: int, reason: str, contains: str = ""):
+    assert status == code, body
+    assert body["kind"] == "Status" and body["status"] == "Failure"
+    assert body["reason"] == reason and body["code"] == code
+    assert contains in body["message"], body["message"]
+
+
+def assert_absent(api, namespace, name):
+    status, _ = api.call("GET", f"/apis/apps/v1/namespaces/{namespace}/daemonsets/{name}")
+    assert status == 404
+
+
+def test_malformed_json(api, namespace):
+    s, b = api.call("POST", f"/apis/apps/v1/namespaces/{namespace}/daemonsets", b'{"apiVersion": ')
+    assert_status(s, b, 400, "BadRequest")
+
+
+def test_malformed_yaml(api, namespace):
+    s, b = api.call("POST", f"/apis/apps/v1/namespaces/{namespace}/daemonsets", b"a: [b\n", "application/yaml")
+    assert_status(s, b, 400, "BadRequest", "YAML")
+
+
+def test_wrong_kind_and_version_for_url(api, namespace):
+    body = ds("wrongkind")
+    body["kind"] = "Pod"
+    s, b = api.call("POST", f"/apis/apps/v1/namespaces/{namespace}/daemonsets", json.dumps(body).encode())
+    assert_status(s, b, 400, "BadRequest", "kind")
+    body = ds("wrongver")
+    body["apiVersion"] = "apps/v1beta2"
+    s, b = api.call("POST", f"/apis/apps/v1/namespaces/{namespace}/daemonsets", json.dumps(body).encode())
+    assert_status(s, b, 400, "BadRequest", "apps/v1beta2")
+    assert_absent(api, namespace, "wrongkind")
+    assert_absent(api, namespace, "wrongver")
+
+
+def test_unknown_fields_strict_warn_ignore(api, namespace):
+    body = ds("strict")
+    body["spec"]["bogus"] = 1
+    raw = json.dumps(body).encode()
+    path = f"/apis/apps/v1/namespaces/{namespace}/daemonsets"
+    s, b = api.call("POST", path + "?fieldValidation=Strict", raw)
+    assert_status(s, b, 400, "BadRequest", 'unknown field "spec.bogus"')
+    assert_absent(api, namespace, "strict")
+    s, b = api.call("POST", path + "?fieldValidation=Ignore", raw)
+    assert s == 201 and "bogus" not in b["spec"]
+
+
+def test_wrong_type_is_bad_request(api, namespace):
+    body = ds("wrongtype", minReadySeconds="five")
+    s, b = api.call("POST", f"/apis/apps/v1/namespaces/{namespace}/daemonsets", json.dumps(body).encode())
+    assert_status(s, b, 400, "BadRequest", "minReadySeconds")
+
+
+def test_body_too_large(api, namespace):
+    body = ds("huge")
+    body["metadata"]["annotations"] = {"big": "x" * (3 * 1024 * 1024 + 10)}
+    s, b = api.call("POST", f"/apis/apps/v1/namespaces/{namespace}/daemonsets", json.dumps(body).encode())
+    assert_status(s, b, 413, "RequestEntityTooLarge")
+    assert_absent(api, namespace, "huge")
+
+
+def test_invalid_label_selector(api, namespace):
+    s, b = api.call("GET", f"/apis/apps/v1/namespaces/{namespace}/daemonsets?labelSelector=a%20in%20(b")
+    assert_status(s, b, 400, "BadRequest")
+    s, b = api.call("GET", "/api/v1/pods?fieldSelector=spec.bogus%3Dx")
+    assert_status(s, b, 400, "BadRequest", "spec.bogus")
+
+
+def test_invalid_name_is_422_with_cause(api, namespace):
+    s, b = api.call("POST", f"/apis/apps/v1/namespaces/{namespace}/daemonsets",
+                    json.dumps(ds("Not_Valid")).encode())
+    assert_status(s, b, 422, "Invalid", "metadata.name")
+    assert b["details"]["causes"][0]["field"] == "metadata.name"
+    assert_absent(api, namespace, "Not_Valid")
+
+
+def test_invalid_daemonset_fields(api, namespace):
+    body = ds("badspec")
+    body["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    body["spec"]["updateStrategy"] = {"type": "RollingUpdate",
+                                      "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}}
+    s, b = api.call("POST", f"/apis/apps/v1/namespaces/{namespace}/daemonsets", json.dumps(body).encode())
+    assert_status(s, b, 422, "Invalid")
+    fields = {c["field"] for c in b["details"]["causes"]}
+    assert "spec.template.spec.restartPolicy" in fields
+    assert "spec.updateStrategy.rollingUpdate.maxUnavailable" in fields
+    assert_absent(api, namespace, "badspec")
+
+
+def test_server_keeps_serving_after_errors(api):
+    s, b = api.call("GET", "/version")
+    assert s == 200 and b["major"] == "1"
