@@ -491,20 +491,18 @@ class ApiServer:
             raise errors.bad_request("the body must be a JSON object")
         assert r.name is not None
         if r.subresource == "binding":
-            target = (body.get("target") or {}).get("name")
-            if not target:
-                raise errors.invalid_object("Binding", "", r.name, [errors.required("target.name")])
-            from everynode.api.kinds import pod as podkind
-
-            def bind(current: dict) -> dict:
-                return podkind.bind_pod(current, body)
-
-            await self.resources._guaranteed_update(kind, r.namespace, r.name, bind, None,
-                                                    self._write_options(request), None)
+            if not (body.get("metadata") or {}).get("name"):
+                body.setdefault("metadata", {})["name"] = r.name
+            await self.resources.bind(kind, r.namespace, r.name, body, self._write_options(request))
             return _json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                                    "status": "Success", "code": 201}, 201)
-        # eviction: no PodDisruptionBudgets are served, so an eviction is a delete.
-        options = dict(body.get("deleteOptions") or {})
+        # eviction: no PodDisruptionBudgets are served, so an eviction is a checked delete.
+        from everynode.api.kinds import pod as podkind
+
+        if not (body.get("metadata") or {}).get("name"):
+            body.setdefault("metadata", {})["name"] = r.name
+        current = self.resources.get(kind, r.namespace, r.name).value
+        options = podkind.eviction_delete_options(body, r.name, current, request.query.getall("dryRun", []))
         await self.resources.delete(kind, r.namespace, r.name, options)
         return _json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                                "status": "Success", "code": 201}, 201)

@@ -56,7 +56,9 @@ def parse(raw: bytes, content_type: str | None) -> Any:
         except orjson.JSONDecodeError as exc:
             raise errors.bad_request(f"error decoding JSON body: {exc}") from None
     if mt == "application/vnd.kubernetes.protobuf":
-        raise errors.unsupported_media_type(mt)
+        from everynode.apiserver import protobuf
+
+        return protobuf.parse(raw)
     raise errors.unsupported_media_type(mt)
 
 

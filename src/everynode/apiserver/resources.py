@@ -347,6 +347,26 @@ class Resources:
                 raise errors.not_found(kind.plural, kind.group, name) from None
         raise errors.conflict(kind.plural, kind.group, name, "too many concurrent updates")
 
+    async def bind(self, kind: Kind, ns: str | None, name: str, binding: Obj, opts: WriteOptions) -> Obj:
+        """pods/binding: written straight to storage, only the revision is checked."""
+        from everynode.api.kinds import pod as podkind
+
+        key = key_of(kind, ns, name)
+        for _ in range(MAX_UPDATE_RETRIES):
+            entry = self.store.get(key)
+            if entry is None:
+                raise errors.not_found(kind.plural, kind.group, name)
+            new = podkind.bind_pod(entry.value, binding)
+            if opts.dry_run:
+                return new
+            try:
+                return (await self.store.update(key, new, entry.mod_rev)).value
+            except RevisionConflict:
+                continue
+            except KeyNotFound:
+                raise errors.not_found(kind.plural, kind.group, name) from None
+        raise errors.conflict(kind.plural, kind.group, name, "too many concurrent updates")
+
     # ----------------------------------------------------------------- delete
 
     @staticmethod

@@ -50,6 +50,15 @@ def kubectl_binary() -> str:
 # ------------------------------------------------------------------------ up
 
 
+def run_async(coro):
+    """Run on uvloop when available (much faster TLS and sockets), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
     try:
@@ -92,7 +101,7 @@ def cmd_up(args: argparse.Namespace) -> int:
               flush=True)
 
     try:
-        asyncio.run(run_foreground(data_dir, settings, ready))
+        run_async(run_foreground(data_dir, settings, ready))
     except OSError as exc:
         return _fail(f"cannot start: {exc}")
     return 0
