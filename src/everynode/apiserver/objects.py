@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import secrets
 import time
 import uuid
 from typing import Any
+
+import orjson
 
 from everynode.api.kind import Kind
 
@@ -48,7 +49,7 @@ def new_uid() -> str:
 
 
 def deep_copy(obj: Obj) -> Obj:
-    return copy.deepcopy(obj)
+    return orjson.loads(orjson.dumps(obj))
 
 
 def spec_part(obj: Obj) -> Obj:

@@ -181,6 +181,46 @@ def cmd_kubectl(args: argparse.Namespace, rest: list[str]) -> int:
     return 0  # not reached
 
 
+# -------------------------------------------------------- controller-manager
+
+
+def cmd_controller_manager(args: argparse.Namespace) -> int:
+    from everynode.client.rest import Client, load_kubeconfig
+    from everynode.controllers.manager import ControllerManager, Timings, available_controllers
+
+    kubeconfig = Path(args.kubeconfig) if args.kubeconfig else _data_dir(args) / "kubeconfig"
+    if not kubeconfig.exists():
+        return _fail(f"kubeconfig {kubeconfig} not found (pass --kubeconfig)")
+    names = None
+    if args.controllers and args.controllers != "*":
+        names = [n.strip() for n in args.controllers.split(",") if n.strip()]
+        unknown = [n for n in names if n not in available_controllers()]
+        if unknown:
+            return _fail(f"unknown controllers: {', '.join(unknown)}; known: {', '.join(available_controllers())}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    timings = Timings(node_grace_period=args.node_monitor_grace_period,
+                      daemonset_workers=args.concurrent_daemonset_syncs)
+
+    async def run() -> None:
+        client = Client(load_kubeconfig(kubeconfig), user_agent="everynode-controller-manager")
+        manager = ControllerManager(client, names, timings, leader_elect=args.leader_elect)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        task = asyncio.create_task(manager.run())
+        await asyncio.wait([task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
+        await client.close()
+
+    run_async(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="everynode", description="Kubernetes DaemonSets, in Python, for real.")
     p.add_argument("--version", action="version", version=f"everynode {__version__}")
@@ -203,6 +243,17 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_arg(down)
     down.add_argument("--timeout", type=float, default=60.0)
 
+    cm = sub.add_parser("controller-manager", help="run the controllers against any Kubernetes API server")
+    data_dir_arg(cm)
+    cm.add_argument("--kubeconfig", help="kubeconfig of the API server (default: the data dir's)")
+    cm.add_argument("--controllers", default="*",
+                    help="comma-separated controllers to run (default: all): daemonset, scheduler, "
+                         "garbagecollector, podgc, nodelifecycle")
+    cm.add_argument("--leader-elect", action=argparse.BooleanOptionalAction, default=True,
+                    help="hold the kube-system/kube-controller-manager Lease while running (default on)")
+    cm.add_argument("--node-monitor-grace-period", type=float, default=40.0)
+    cm.add_argument("--concurrent-daemonset-syncs", type=int, default=2)
+
     kc = sub.add_parser("kubectl", help="run the bundled kubectl against the cluster", add_help=False)
     data_dir_arg(kc)
     return p
@@ -224,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_up(args)
     if args.command == "down":
         return cmd_down(args)
+    if args.command == "controller-manager":
+        return cmd_controller_manager(args)
     return 2
 
 
