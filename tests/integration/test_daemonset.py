@@ -328,3 +328,24 @@ def test_status_and_describe_after_convergence(cluster, namespace):
     assert "everynode-worker" in wide and "NODE" in wide.splitlines()[0]
     js = json.loads(cluster.kubectl("get", "ds", "described", "-n", namespace, "-o", "json").stdout)
     assert js["status"]["numberMisscheduled"] == 0
+
+
+def test_everynode_rollout_pause_and_resume(cluster, namespace):
+    from tests.conftest import everynode
+
+    apply(cluster, namespace, manifest("pausable"))
+    wait_ready(cluster, namespace, "pausable")
+    before = {p["metadata"]["name"] for p in live(pods(cluster, namespace, "app=pausable"))}
+    dd = ["--data-dir", str(cluster.data_dir)]
+    out = everynode("rollout", "pause", "ds/pausable", "-n", namespace, *dd).stdout
+    assert "daemonset.apps/pausable paused" in out
+    assert "everynode.io/rollout-paused: true" in cluster.kubectl("describe", "ds", "pausable", "-n", namespace).stdout
+    apply(cluster, namespace, manifest("pausable", image="busybox:1.36"))
+    time.sleep(3)
+    assert {p["metadata"]["name"] for p in live(pods(cluster, namespace, "app=pausable"))} == before
+    again = everynode("rollout", "pause", "ds/pausable", "-n", namespace, *dd, check=False)
+    assert again.returncode == 1 and "already paused" in again.stderr
+    everynode("rollout", "resume", "ds/pausable", "-n", namespace, *dd)
+    cluster.kubectl("rollout", "status", "ds/pausable", "-n", namespace, "--timeout=90s", timeout=120)
+    images = {p["spec"]["containers"][0]["image"] for p in live(pods(cluster, namespace, "app=pausable"))}
+    assert images == {"busybox:1.36"}

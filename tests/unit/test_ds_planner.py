@@ -721,3 +721,23 @@ def test_whole_rolling_update_respects_budgets_and_converges(strategy, budget, s
         raise AssertionError("rollout did not converge")
     assert world.ds["status"]["updatedNumberScheduled"] == n
     assert len(world.revisions) == 2
+
+
+# ------------------------------------------------------- everynode extension
+
+
+@pytest.mark.parametrize("annotation,expect_rolling", [("true", False), ("false", True), (None, True)])
+def test_paused_rollout_replaces_nothing(annotation, expect_rolling):
+    _, v2, pods, revs = old_and_new(strategy=rolling(2, 0))
+    if annotation is not None:
+        v2["metadata"]["annotations"]["everynode.io/rollout-paused"] = annotation
+    plan = sync(v2, nodes(5), pods, revs)
+    assert plan.rolling is expect_rolling
+    assert (len(plan.deletes) == 2) is expect_rolling
+
+
+def test_paused_rollout_still_places_pods_on_new_nodes():
+    _, v2, pods, revs = old_and_new(strategy=rolling(2, 0))
+    v2["metadata"]["annotations"]["everynode.io/rollout-paused"] = "true"
+    plan = sync(v2, nodes(6), pods, revs)
+    assert plan.creates == ["node-5"] and plan.deletes == []

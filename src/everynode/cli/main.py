@@ -221,6 +221,20 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------- rollout
+
+
+def cmd_rollout(args: argparse.Namespace) -> int:
+    from everynode.cli import rollout
+
+    kubeconfig = _data_dir(args) / "kubeconfig"
+    if not kubeconfig.exists():
+        return _fail(f"no kubeconfig in {_data_dir(args)}: start a cluster with 'everynode up' first")
+    code, message = rollout.run(kubeconfig, args.namespace, args.target, args.action == "pause")
+    print(message, file=sys.stderr if code else sys.stdout)
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="everynode", description="Kubernetes DaemonSets, in Python, for real.")
     p.add_argument("--version", action="version", version=f"everynode {__version__}")
@@ -254,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--node-monitor-grace-period", type=float, default=40.0)
     cm.add_argument("--concurrent-daemonset-syncs", type=int, default=2)
 
+    ro = sub.add_parser("rollout", help="pause or resume a DaemonSet rollout (everynode extension)")
+    data_dir_arg(ro)
+    ro.add_argument("action", choices=["pause", "resume"])
+    ro.add_argument("target", help="ds/NAME")
+    ro.add_argument("-n", "--namespace", default="default")
+
     kc = sub.add_parser("kubectl", help="run the bundled kubectl against the cluster", add_help=False)
     data_dir_arg(kc)
     return p
@@ -277,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_down(args)
     if args.command == "controller-manager":
         return cmd_controller_manager(args)
+    if args.command == "rollout":
+        return cmd_rollout(args)
     return 2
 
 

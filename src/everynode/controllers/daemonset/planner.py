@@ -69,6 +69,15 @@ STATUS_COUNTERS = (
     "updatedNumberScheduled", "numberAvailable", "numberUnavailable",
 )
 
+# everynode extension: a paused DaemonSet keeps its pods (and still places pods on
+# new nodes) but its rolling update replaces nothing until resumed.
+PAUSED_ANNOTATION = "everynode.io/rollout-paused"
+
+
+def is_paused(ds: Mapping[str, Any]) -> bool:
+    return ((ds.get("metadata") or {}).get("annotations") or {}).get(PAUSED_ANNOTATION) == "true"
+
+
 BackoffState = Mapping[str, tuple[float, float]]  # key -> (delay seconds, last update epoch)
 
 
@@ -416,7 +425,7 @@ def plan_sync(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
         plan.requeue(managed.requeue)
     creates, deletes = managed.creates, managed.deletes
     strategy = (spec.get("updateStrategy") or {}).get("type") or "RollingUpdate"
-    if not creates and not deletes and strategy == "RollingUpdate":
+    if not creates and not deletes and strategy == "RollingUpdate" and not is_paused(ds):
         step = rolling_update(ds, node_pods, eligibility, plan.hash, plan.template_generation, now)
         if step.error:
             plan.errors.append(step.error)
