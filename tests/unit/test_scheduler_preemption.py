@@ -9,7 +9,7 @@ import pytest
 
 from everynode.controllers.scheduler import filters as f
 from everynode.controllers.scheduler import preemption as pre
-from everynode.controllers.scheduler.filters import NodeInfo, Rejection
+from everynode.controllers.scheduler.filters import NodeInfo
 from everynode.controllers.scheduler.scheduler import Scheduler, SchedulingQueue, pod_scheduled_condition
 
 CLASSES = {
@@ -376,7 +376,10 @@ def test_cycle_preempts_for_a_critical_pinned_pod():
         # a lower-priority pod cannot take the room reserved for the nominated pod
         client.calls.clear()
         pods.delete(filler)
-        pods.add(pod("sneaky", "2", pinned="n1"))
+        pods.add(pod("sneaky", "3", pinned="n1"))  # tried first: ds is still backing off
+        await settle(s)
+        assert not [c for c in client.calls if c[0] == "bind"]
+        assert any(c[0] == "event" and c[1] == "sneaky" and c[2] == "FailedScheduling" for c in client.calls)
         await asyncio.sleep(0.05)
         await settle(s)
         binds = [c[1:] for c in client.calls if c[0] == "bind"]

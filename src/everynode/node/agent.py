@@ -1,27 +1,49 @@
-"""The node agent (a kubelet subset): registration and heartbeats.
+"""The node agent (a kubelet subset): registration, heartbeats and pods.
 
 It talks to the API only. Registration creates (or adopts) the Node with its
 labels, taints, capacity and conditions; the heartbeat renews the node's
 Lease in kube-node-lease every 10 s and rewrites node status when it changes
-and at least every minute, as the kubelet does.
+and at least every minute, as the kubelet does. Pods bound to the node are
+run by pod workers (``worker.py``) through a runtime (``runtime/``); static
+pods come from the node's manifest directory (``static.py``).
+
+Node directory (``NodeConfig.node_dir``)::
+
+  root/          the node's "/" for hostPath volumes; root/var/log/pods holds container logs
+  pods/<uid>/    volumes (emptyDir, downward API), hosts file, launcher specs
+  containers/    one record per running container (pid), to clean up after a crash
+  manifests/     static pod manifests
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import platform
 import socket
+import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
 
 from everynode import __version__
 from everynode.api.errors import ApiError
 from everynode.apiserver.objects import now_micro, now_rfc3339
 from everynode.client.rest import Client
+from everynode.node.events import PodEvents
+from everynode.node.images import Catalog
+from everynode.node.logaccess import LogError, choose_container, select_instance
+from everynode.node.logs import LogOptions, container_log_path
+from everynode.node.podsource import PodSource
+from everynode.node.runtime.base import Runtime, container_id
+from everynode.node.worker import PodWorker
 
 log = logging.getLogger("everynode.node")
 
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 LEASE_DURATION = 40
 LEASE_RENEW = 10.0
 STATUS_REFRESH = 60.0
@@ -63,15 +85,43 @@ class NodeConfig:
     capacity: dict[str, str] = field(default_factory=host_capacity)
     runtime: str = "process"
     address: str = "127.0.0.1"
+    node_dir: Path | None = None  # default: a directory under the system temp dir
+    host_root: Path | None = None  # hostPath root; default node_dir/root ("/" for a real host)
+    cluster_id: str = ""  # keeps cgroups of clusters sharing a host apart
+    kubelet_port: int = 10250
+    events: bool = True
+    sim_startup: str = "1"  # simulated runtime: startup delay in s, "a-b" for uniform in [a, b]
+    sim_failure_rate: float = 0.0  # simulated runtime: chance an instance crashes
+    stop_grace_cap: float = 10.0  # longest wait for a container when the agent stops
+    static_pods: bool = True
 
 
 class NodeAgent:
-    def __init__(self, client: Client, config: NodeConfig):
+    def __init__(self, client: Client, config: NodeConfig, pod_source: PodSource | None = None,
+                 runtime: Runtime | None = None, catalog: Catalog | None = None):
         self.client = client
         self.config = config
         self._tasks: list[asyncio.Task] = []
         self._ready = asyncio.Event()
         self.stopped = False
+        if config.node_dir is None:
+            config.node_dir = Path(tempfile.gettempdir()) / "everynode" / config.name
+        self.node_dir: Path = config.node_dir
+        self.root_dir: Path = config.host_root or self.node_dir / "root"
+        self.host_root: Path | None = None if config.host_root == Path("/") else self.root_dir
+        self.catalog = catalog or Catalog(self.node_dir.parent.parent if self.node_dir.parent.name == "nodes"
+                                          else self.node_dir)
+        self._runtime = runtime
+        self._runtimes: dict[str, Runtime] = {}
+        self._own_source = pod_source is None
+        self.source = pod_source or PodSource(client, config.name)
+        self.events = PodEvents(client, config.name, config.events)
+        self.workers: dict[str, PodWorker] = {}  # by pod uid
+        self.static = None
+        self.ca_pem: bytes | None = None
+        if client.config.ca_file and os.path.exists(client.config.ca_file):
+            self.ca_pem = Path(client.config.ca_file).read_bytes()
+        self.pods_running = False
 
     # -------------------------------------------------------------- the Node
 
@@ -91,7 +141,9 @@ class NodeAgent:
         return {"apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": c.name, "labels": labels,
                              "annotations": {"node.alpha.kubernetes.io/ttl": "0",
-                                             "everynode.io/runtime": c.runtime}},
+                                             "everynode.io/runtime": c.runtime,
+                                             "everynode.io/resource-limits": self.runtime.limits_note
+                                             or "not enforced"}},
                 "spec": spec, "status": self._status()}
 
     def _conditions(self) -> list[dict]:
@@ -114,7 +166,7 @@ class NodeAgent:
             "conditions": self._conditions(),
             "addresses": [{"type": "InternalIP", "address": c.address},
                           {"type": "Hostname", "address": c.name}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": c.kubelet_port}},
             "nodeInfo": {
                 "machineID": c.name, "systemUUID": c.name, "bootID": f"{os.getpid()}",
                 "kernelVersion": platform.release(), "osImage": _os_image(),
@@ -207,8 +259,25 @@ class NodeAgent:
         self._tasks = [asyncio.create_task(self._lease_loop(), name=f"lease-{self.config.name}"),
                        asyncio.create_task(self._status_loop(), name=f"status-{self.config.name}")]
         self.stopped = False
+        await self.start_pods()
 
     async def stop(self) -> None:
+        """Stop the agent (cluster down): containers get SIGTERM, then SIGKILL after a short grace."""
+        await self._stop_heartbeats()
+        await self.stop_pods(graceful=True)
+        self.stopped = True
+
+    async def pause(self) -> None:
+        """``everynode node stop``: the host crashes. Heartbeats stop, containers die at once."""
+        await self._stop_heartbeats()
+        await self.stop_pods(graceful=False)
+        self.stopped = True
+
+    async def resume(self) -> None:
+        """``everynode node start``: the host is back; pods start again."""
+        await self.start()
+
+    async def _stop_heartbeats(self) -> None:
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -217,9 +286,208 @@ class NodeAgent:
             except (asyncio.CancelledError, Exception):
                 pass
         self._tasks = []
-        self.stopped = True
 
+    # ------------------------------------------------------------------ pods
 
+    @property
+    def runtime(self) -> Runtime:
+        return self.runtime_named(self.config.runtime)
+
+    def runtime_named(self, name: str) -> Runtime:
+        if self._runtime is not None and self._runtime.name == name:
+            return self._runtime
+        rt = self._runtimes.get(name)
+        if rt is None:
+            rt = self._make_runtime(name)
+            self._runtimes[name] = rt
+        return rt
+
+    def _make_runtime(self, name: str) -> Runtime:
+        if name == "simulated":
+            from everynode.node.runtime.simulated import SimulatedRuntime
+
+            return SimulatedRuntime(self.catalog, self.config.name, self.config.sim_startup,
+                                    self.config.sim_failure_rate)
+        from everynode.node.runtime.process import ProcessRuntime
+
+        return ProcessRuntime(self.catalog, self.node_dir, self.config.cluster_id or "standalone", self.config.name)
+
+    def runtime_for(self, pod: dict) -> Runtime:
+        """The node's runtime, unless the pod asks for another (annotation everynode.io/runtime)."""
+        wanted = ((pod.get("metadata") or {}).get("annotations") or {}).get("everynode.io/runtime")
+        if wanted in ("process", "simulated") and wanted != self.config.runtime:
+            return self.runtime_named(wanted)
+        return self.runtime
+
+    async def start_pods(self) -> None:
+        self.node_dir.mkdir(parents=True, exist_ok=True)
+        self.root_dir.mkdir(parents=True, exist_ok=True)
+        await self.runtime.init()
+        if self.config.runtime != "process" and (self.node_dir / "containers").exists():
+            await self.runtime_named("process").init()  # a previous run may have used real processes
+        await self.source.start()
+        for pod in self.source.subscribe(self.config.name, self):
+            self.pod_added(pod)
+        self.pods_running = True
+        if self.config.static_pods:
+            from everynode.node.static import StaticPods
+
+            self.static = StaticPods(self)
+            self.static.start()
+
+    async def stop_pods(self, graceful: bool) -> None:
+        self.pods_running = False
+        self.source.unsubscribe(self.config.name)
+        if self.static is not None:
+            await self.static.stop()
+            self.static = None
+        workers = list(self.workers.values())
+        self.workers.clear()
+        if graceful:
+            await asyncio.gather(*(w.shutdown(self.config.stop_grace_cap) for w in workers), return_exceptions=True)
+        else:
+            for w in workers:
+                w.abort()
+        for rt in {id(r): r for r in [self.runtime, *self._runtimes.values()]}.values():
+            rt.kill_all_now()
+        if self._own_source:
+            await self.source.stop()
+        await self.events.flush()
+
+    # PodListener: called by the pod source for pods bound to this node.
+
+    def pod_added(self, pod: dict) -> None:
+        if not self.pods_running and self.workers:
+            return
+        meta = pod.get("metadata") or {}
+        if (meta.get("annotations") or {}).get(MIRROR_ANNOTATION):
+            if self.static is not None:
+                self.static.mirror_changed(pod)
+            return
+        uid = meta.get("uid")
+        if not uid or uid in self.workers:
+            if uid in self.workers:
+                self.workers[uid].update(pod)
+            return
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") and not meta.get("deletionTimestamp"):
+            return  # finished before this agent started: nothing to run
+        w = PodWorker(self, pod)
+        self.workers[uid] = w
+        w.start()
+
+    def pod_updated(self, old: dict, pod: dict) -> None:
+        uid = (pod.get("metadata") or {}).get("uid")
+        w = self.workers.get(uid)
+        if w is not None:
+            w.update(pod)
+        else:
+            self.pod_added(pod)
+
+    def pod_deleted(self, pod: dict) -> None:
+        meta = pod.get("metadata") or {}
+        if (meta.get("annotations") or {}).get(MIRROR_ANNOTATION):
+            if self.static is not None:
+                self.static.mirror_deleted(pod)
+            return
+        w = self.workers.get(meta.get("uid"))
+        if w is not None:
+            w.removed()
+
+    def worker_finished(self, worker: PodWorker) -> None:
+        if self.workers.get(worker.uid) is worker:
+            del self.workers[worker.uid]
+
+    def add_worker(self, worker: PodWorker) -> None:
+        self.workers[worker.uid] = worker
+        worker.start()
+
+    # ------------------------------------------------ what workers ask for
+
+    def pod_dir(self, uid: str) -> Path:
+        return self.node_dir / "pods" / uid
+
+    def allocatable(self) -> dict[str, str]:
+        return dict(self.config.capacity)
+
+    def service_env(self) -> dict[str, str]:
+        """The 'kubernetes' service variables every container gets, pointing at the real API server."""
+        url = urlparse(self.client.config.server)
+        host = url.hostname or "127.0.0.1"
+        port = str(url.port or (443 if url.scheme == "https" else 80))
+        return {"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port,
+                "KUBERNETES_SERVICE_PORT_HTTPS": port, "KUBERNETES_PORT": f"tcp://{host}:{port}",
+                f"KUBERNETES_PORT_{port}_TCP": f"tcp://{host}:{port}",
+                f"KUBERNETES_PORT_{port}_TCP_PROTO": "tcp", f"KUBERNETES_PORT_{port}_TCP_PORT": port,
+                f"KUBERNETES_PORT_{port}_TCP_ADDR": host}
+
+    def link_container_log(self, cfg) -> None:
+        """/var/log/containers/<pod>_<ns>_<container>-<id>.log, as the kubelet links them."""
+        links = self.root_dir / "var" / "log" / "containers"
+        try:
+            links.mkdir(parents=True, exist_ok=True)
+            link = links / f"{cfg.pod_name}_{cfg.namespace}_{cfg.name}-{cfg.container_id}.log"
+            if not link.is_symlink():
+                link.symlink_to(cfg.log_path)
+        except OSError:
+            pass
+
+    def unlink_container_logs(self, namespace: str, name: str, uid: str) -> None:
+        links = self.root_dir / "var" / "log" / "containers"
+        if not links.exists():
+            return
+        marker = f"{namespace}_{name}_{uid}"
+        for link in links.glob(f"{name}_{namespace}_*.log"):
+            try:
+                if marker in os.readlink(link):
+                    link.unlink()
+            except OSError:
+                pass
+
+    # ------------------------------------------------------------------ logs
+
+    def find_pod(self, namespace: str, name: str) -> tuple[dict, PodWorker | None] | None:
+        for w in self.workers.values():
+            if w.namespace == namespace and w.name == name:
+                return (w.mirror if w.static and w.mirror else w.pod), w
+        pod = self.source.get(namespace, name)
+        if pod is not None and (pod.get("spec") or {}).get("nodeName") == self.config.name:
+            return pod, None
+        return None
+
+    def container_logs(self, pod: dict, container: str, previous: bool, opts: LogOptions) -> AsyncIterator[bytes]:
+        """The log stream kubectl logs asks for (pod as the API server has it); LogError when none."""
+        meta = pod.get("metadata") or {}
+        ns, name = meta.get("namespace", "default"), meta.get("name", "")
+        container = choose_container(pod, container)
+        found = self.find_pod(ns, name)
+        worker = found[1] if found else None
+        if worker is not None:
+            pod = worker.mirror if worker.static and worker.mirror else worker.pod
+            # The agent's own view is fresher than the API's while a status write is under way.
+            pod = {**pod, "status": worker.build_status()}
+        cid = select_instance(pod, container, previous)
+        uid = worker.uid if worker is not None else meta.get("uid", "")
+        attempt = _attempt_of(cid, uid, container, pod)
+        if attempt is None:
+            raise LogError(f'container "{container}" in pod "{name}" is not available')
+        handle = worker.handles.get(container) if worker is not None else None
+        runtime = worker.runtime if worker is not None else self.runtime
+        if handle is not None and handle.run.id == cid:
+            return runtime.logs(handle, opts, lambda: not handle.exited.done())
+        path = container_log_path(self.root_dir, ns, name, uid, container, attempt)
+        return runtime.logs(path, opts, lambda: False)
+
+    # ----------------------------------------------------------------- stats
+
+    def container_usage(self) -> dict[str, tuple[int, int]]:
+        handles_by_rt: dict[int, tuple[Runtime, list]] = {}
+        for w in self.workers.values():
+            rt = w.runtime
+            handles_by_rt.setdefault(id(rt), (rt, []))[1].extend(w.handles.values())
+        out: dict[str, tuple[int, int]] = {}
+        for rt, handles in handles_by_rt.values():
+            out.update(rt.usage(handles))
+        return out
 def _arch() -> str:
     m = platform.machine().lower()
     return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(m, m)
@@ -233,3 +501,23 @@ def _os_image() -> str:
     except OSError:
         pass
     return socket.gethostname()
+
+
+def _attempt_of(cid: str, uid: str, container: str, pod: dict) -> int | None:
+    """The attempt number behind a container id (ids are derived from uid, name and attempt)."""
+    hexid = cid.split("://", 1)[-1]
+    top = 0
+    st = pod.get("status") or {}
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for s in st.get(key) or []:
+            if s.get("name") == container:
+                top = int(s.get("restartCount") or 0)
+    for attempt in range(top + 2, -1, -1):
+        if container_id(uid, container, attempt) == hexid:
+            return attempt
+    return None
+
+
+def cluster_id_for(data_dir: Path) -> str:
+    return hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:8]
+

@@ -93,7 +93,7 @@ class Runtime(abc.ABC):
         # What limits this runtime enforces, for node annotations and pod events.
         self.limits_note = ""
 
-    async def init(self) -> None:
+    async def init(self) -> None:  # noqa: B027 - optional hook
         """Called once when the agent starts: clean up what a previous incarnation left."""
 
     def resolve_image(self, image: str, has_command: bool) -> Image:
@@ -123,7 +123,7 @@ class Runtime(abc.ABC):
         """Per container id: (cumulative cpu nanoseconds, working-set bytes)."""
         return {}
 
-    async def cleanup_pod(self, pod_uid: str) -> None:
+    async def cleanup_pod(self, pod_uid: str) -> None:  # noqa: B027 - optional hook
         """Release what the runtime holds for a pod whose containers are all gone."""
 
     probes_real = True  # False: probes always succeed (simulated)

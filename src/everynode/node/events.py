@@ -1,0 +1,81 @@
+"""Pod events from the node agent, as the kubelet records them.
+
+Like the controllers' recorder, but events name the container they are
+about (``involvedObject.fieldPath: spec.containers{name}``) and come from
+``kubelet`` on this node. Repeats of the same event are folded into one
+with a growing count. Events are best effort: a failed write is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from everynode.api.errors import ApiError
+from everynode.apiserver.objects import now_rfc3339
+from everynode.client.rest import Client
+
+log = logging.getLogger("everynode.node.events")
+
+
+def field_path(pod: dict, container: str | None) -> str:
+    if not container:
+        return ""
+    spec = pod.get("spec") or {}
+    if any(c.get("name") == container for c in spec.get("initContainers") or []):
+        return f"spec.initContainers{{{container}}}"
+    return f"spec.containers{{{container}}}"
+
+
+class PodEvents:
+    def __init__(self, client: Client, node: str, enabled: bool = True):
+        self.client = client
+        self.node = node
+        self.enabled = enabled
+        self._recent: dict[tuple, tuple[str, int]] = {}
+        self._pending: set[asyncio.Task] = set()
+
+    def emit(self, pod: dict, type_: str, reason: str, message: str, container: str | None = None) -> None:
+        if not self.enabled:
+            return
+        task = asyncio.create_task(self._write(pod, type_, reason, message, container))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _write(self, pod: dict, type_: str, reason: str, message: str, container: str | None) -> None:
+        meta = pod.get("metadata") or {}
+        ns = meta.get("namespace") or "default"
+        involved = {"kind": "Pod", "namespace": ns, "name": meta.get("name"), "uid": meta.get("uid"),
+                    "apiVersion": "v1"}
+        fp = field_path(pod, container)
+        if fp:
+            involved["fieldPath"] = fp
+        key = (ns, meta.get("uid"), fp, type_, reason, message)
+        now = now_rfc3339()
+        try:
+            prev = self._recent.get(key)
+            if prev is not None:
+                name, count = prev
+                try:
+                    await self.client.patch("events", name, {"count": count + 1, "lastTimestamp": now}, ns, "merge")
+                    self._recent[key] = (name, count + 1)
+                    return
+                except ApiError:
+                    self._recent.pop(key, None)
+            ev = {"apiVersion": "v1", "kind": "Event",
+                  "metadata": {"name": f"{meta.get('name', 'pod')}.{time.time_ns():x}", "namespace": ns},
+                  "involvedObject": involved, "reason": reason, "message": message[:1024], "type": type_,
+                  "source": {"component": "kubelet", "host": self.node},
+                  "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+                  "reportingComponent": "kubelet", "reportingInstance": self.node}
+            created = await self.client.create("events", ev, ns)
+            if len(self._recent) > 4096:
+                self._recent.clear()
+            self._recent[key] = (created["metadata"]["name"], 1)
+        except Exception as exc:  # best effort
+            log.debug("event %s for %s not recorded: %s", reason, meta.get("name"), exc)
+
+    async def flush(self) -> None:
+        if self._pending:
+            await asyncio.wait(list(self._pending), timeout=5)
