@@ -7,6 +7,7 @@ and rejects values of the wrong JSON type.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import orjson
@@ -117,16 +118,42 @@ def check(type_name: str, obj: dict, path: str = "") -> list[str]:
     return unknown
 
 
+_SCALAR_TYPES: dict[str, tuple] = {
+    "integer": (int,), "number": (int, float), "boolean": (bool,), "string": (str,),
+    "date-time": (str,), "quantity": (str, int, float), "int-or-string": (str, int),
+}
+
+
+@cache
+def _compiled(typ: str) -> tuple[str, str]:
+    """('any'|'scalar'|'list'|'map'|'object', detail) for a schema type string."""
+    if typ == "any":
+        return ("any", typ)
+    if typ in _SCALAR_TYPES:
+        return ("scalar", typ)
+    if schema.is_list(typ):
+        return ("list", schema.element(typ))
+    if schema.is_map(typ):
+        return ("map", schema.element(typ))
+    return ("object", typ)
+
+
 def _check_object(type_name: str, obj: dict, path: str, unknown: list[str]) -> None:
     fields = schema.fields(type_name)
     for name in list(obj):
-        sub = f"{path}.{name}" if path else name
         typ = fields.get(name)
         if typ is None:
-            unknown.append(sub)
+            unknown.append(f"{path}.{name}" if path else name)
             del obj[name]
             continue
-        _check_value(typ, obj[name], sub, unknown, type_name)
+        value = obj[name]
+        if value is None:
+            continue
+        form, detail = _compiled(typ)
+        if form == "scalar" and type(value) in _SCALAR_TYPES[detail] and type(value) is not bool \
+                or form == "scalar" and detail == "boolean" and type(value) is bool:
+            continue  # the common case, without building the path
+        _check_value(typ, value, f"{path}.{name}" if path else name, unknown, type_name)
 
 
 def _check_value(typ: str, value: Any, path: str, unknown: list[str], owner: str) -> None:
@@ -134,13 +161,22 @@ def _check_value(typ: str, value: Any, path: str, unknown: list[str], owner: str
         return
     if not _type_ok(typ, value):
         raise TypeMismatch(path, value, typ, owner.removeprefix("V1").removeprefix("CoreV1"))
-    if schema.is_list(typ):
-        el = schema.element(typ)
+    form, el = _compiled(typ)
+    if form == "list":
+        if _compiled(el)[0] in ("scalar", "any"):
+            for i, item in enumerate(value):
+                if item is not None and not _type_ok(el, item):
+                    raise TypeMismatch(f"{path}[{i}]", item, el, owner.removeprefix("V1"))
+            return
         for i, item in enumerate(value):
             _check_value(el, item, f"{path}[{i}]", unknown, owner)
-    elif schema.is_map(typ):
-        el = schema.element(typ)
+    elif form == "map":
+        if _compiled(el)[0] in ("scalar", "any"):
+            for k, item in value.items():
+                if item is not None and not _type_ok(el, item):
+                    raise TypeMismatch(f"{path}.{k}", item, el, owner.removeprefix("V1"))
+            return
         for k, item in value.items():
             _check_value(el, item, f"{path}.{k}", unknown, owner)
-    elif schema.is_object(typ):
+    elif form == "object":
         _check_object(typ, value, path, unknown)
