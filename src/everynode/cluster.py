@@ -93,17 +93,28 @@ class Cluster:
         return f"https://127.0.0.1:{self.settings.port}"
 
     async def start(self) -> None:
+        from everynode.apiserver import metrics, podlogs
+        from everynode.node import controlplane
+        from everynode.node.control import ControlServer, load_extra_nodes, node_config
+        from everynode.node.podsource import PodSource
+
         d = self.data_dir
         creds = certs.ensure_credentials(d)
         self.store = SqliteStore(d / "state.db")
         await self.store.start()
         self.server = ApiServer(self.store, creds.token)
+        # pods/log and metrics.k8s.io are answered by the node agents (in this process or remote).
+        self.podlogs = podlogs.install(self.server, self.agents.get)
+        self.metrics = metrics.install(self.server, self.agents.get)
         await self.server.bootstrap()
         self.runner = await serve(self.server, "127.0.0.1", self.settings.port,
                                   ssl_context(str(creds.server_cert), str(creds.server_key)))
         certs.write_kubeconfig(d / "kubeconfig", self.url, creds)
         log.info("API server listening on %s", self.url)
         self.client = Client(Config(server=self.url, token=creds.token, ca_file=str(creds.ca_cert)))
+        # The embedded agents share one watch of bound pods.
+        self.pod_source = PodSource(self.client)
+        self.controller_log = controlplane.install_controller_log(d)
         if self.settings.controllers:
             self.start_controllers()
         for i, name in enumerate(node_names(self.settings.nodes)):
@@ -112,7 +123,24 @@ class Cluster:
                 cfg.labels["node-role.kubernetes.io/control-plane"] = ""
                 cfg.labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
                 cfg.taints.append({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})
+                manifests = d / "nodes" / name / "manifests"
+                if self.settings.controllers:
+                    controlplane.write_controller_manager_manifest(manifests, d / "logs" / "kube-controller-manager.log")
+                else:
+                    (manifests / controlplane.MANIFEST).unlink(missing_ok=True)
             await self.add_agent(cfg)
+        for spec in load_extra_nodes(d):  # nodes added with 'everynode node add'
+            if spec.get("name") not in self.agents:
+                await self.add_agent(node_config(spec, self.settings.runtime))
+        try:
+            stopped = json.loads((d / "stopped-nodes.json").read_text())
+        except (OSError, ValueError):
+            stopped = []
+        for name in stopped:
+            if name in self.agents:
+                await self.agents[name].pause()
+        self.control = ControlServer(self)
+        await self.control.start()
 
     def start_controllers(self) -> None:
         from everynode.controllers.manager import ControllerManager, Timings
@@ -126,8 +154,15 @@ class Cluster:
         self.controller_task = asyncio.create_task(manager.run(), name="controller-manager")
 
     async def add_agent(self, cfg: NodeConfig) -> NodeAgent:
+        from everynode.node.agent import cluster_id_for, node_address
+
         assert self.client is not None
-        agent = NodeAgent(self.client, cfg)
+        cfg.cluster_id = cfg.cluster_id or cluster_id_for(self.data_dir)
+        cfg.node_dir = cfg.node_dir or self.data_dir / "nodes" / cfg.name
+        if cfg.address == "127.0.0.1":
+            cfg.address = node_address(cfg.cluster_id, cfg.name)
+        cfg.include_self_usage = cfg.name == CONTROL_PLANE
+        agent = NodeAgent(self.client, cfg, pod_source=getattr(self, "pod_source", None))
         await agent.start()
         self.agents[cfg.name] = agent
         log.info("node %s is up", cfg.name)
@@ -141,8 +176,20 @@ class Cluster:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
-        for agent in self.agents.values():
-            await agent.stop()
+        control = getattr(self, "control", None)
+        if control is not None:
+            await control.stop()
+        await asyncio.gather(*(agent.stop() for agent in self.agents.values()), return_exceptions=True)
+        source = getattr(self, "pod_source", None)
+        if source is not None:
+            await source.stop()
+        for extra in (getattr(self, "podlogs", None), getattr(self, "metrics", None)):
+            if extra is not None:
+                await extra.close()
+        if getattr(self, "controller_log", None) is not None:
+            from everynode.node.controlplane import remove_controller_log
+
+            remove_controller_log(self.controller_log)
         if self.client is not None:
             await self.client.close()
         if self.server is not None:

@@ -119,6 +119,9 @@ class ApiServer:
     sub_handlers: dict[tuple[str, str], SubHandler] = field(default_factory=dict)
     extra_groups: list[tuple[str, str]] = field(default_factory=list)
     extra_routes: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = field(default_factory=dict)
+    # Whole group-versions served by a handler of their own (metrics.k8s.io/v1beta1): gv -> handler(request, rest)
+    extra_apis: dict[str, Callable[[web.Request, list[str]], Awaitable[web.StreamResponse]]] = field(
+        default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -191,6 +194,8 @@ class ApiServer:
                 if gv not in self.by_gv and (parts[1], parts[2]) not in self.extra_groups:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
                 return _json_response(self._resource_list(gv))
+            if gv in self.extra_apis:
+                return await self.extra_apis[gv](request, parts[3:])
             return await self._resource(request, gv, parts[3:])
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 

@@ -274,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     ro.add_argument("target", help="ds/NAME")
     ro.add_argument("-n", "--namespace", default="default")
 
+    from everynode.cli import node as node_cli
+
+    node_cli.add_parser(sub, data_dir_arg)
+
     kc = sub.add_parser("kubectl", help="run the bundled kubectl against the cluster", add_help=False)
     data_dir_arg(kc)
     return p
@@ -299,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_controller_manager(args)
     if args.command == "rollout":
         return cmd_rollout(args)
+    if args.command == "node":
+        from everynode.cli import node as node_cli
+
+        return node_cli.run(args)
     return 2
 
 

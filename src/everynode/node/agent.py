@@ -94,6 +94,8 @@ class NodeConfig:
     sim_failure_rate: float = 0.0  # simulated runtime: chance an instance crashes
     stop_grace_cap: float = 10.0  # longest wait for a container when the agent stops
     static_pods: bool = True
+    host_metrics: bool = False  # node usage = the whole host (a real machine) instead of its pods
+    include_self_usage: bool = False  # add this process (control plane + agents) to the node's usage
 
 
 class NodeAgent:
@@ -326,9 +328,9 @@ class NodeAgent:
         if self.config.runtime != "process" and (self.node_dir / "containers").exists():
             await self.runtime_named("process").init()  # a previous run may have used real processes
         await self.source.start()
+        self.pods_running = True
         for pod in self.source.subscribe(self.config.name, self):
             self.pod_added(pod)
-        self.pods_running = True
         if self.config.static_pods:
             from everynode.node.static import StaticPods
 
@@ -357,7 +359,7 @@ class NodeAgent:
     # PodListener: called by the pod source for pods bound to this node.
 
     def pod_added(self, pod: dict) -> None:
-        if not self.pods_running and self.workers:
+        if not self.pods_running:
             return
         meta = pod.get("metadata") or {}
         if (meta.get("annotations") or {}).get(MIRROR_ANNOTATION):
@@ -479,6 +481,57 @@ class NodeAgent:
 
     # ----------------------------------------------------------------- stats
 
+    async def stats_summary(self) -> dict:
+        """Usage rates of the node and its pods (the kubelet's /stats/summary, trimmed)."""
+        from everynode.node import stats
+
+        def take() -> dict[str, tuple[int, int]]:
+            usage = self.container_usage()
+            if self.config.host_metrics:
+                usage["__host__"] = stats.host_usage()
+            if self.config.include_self_usage:
+                usage["__self__"] = stats.self_usage()
+            return usage
+
+        if not hasattr(self, "_tracker"):
+            self._tracker = stats.RateTracker()
+        rates = await stats.two_samples(take, self._tracker)
+        now = now_rfc3339()
+        pods = []
+        total_cpu = total_mem = 0
+        window = 0.0
+        for w in list(self.workers.values()):
+            containers = []
+            for name, h in w.handles.items():
+                r = rates.get(h.run.id)
+                if r is None or h.exited.done():
+                    continue
+                containers.append({"name": name, "cpu": {"time": now, "usageNanoCores": r[0]},
+                                   "memory": {"time": now, "workingSetBytes": r[1]}})
+                total_cpu += r[0]
+                total_mem += r[1]
+                window = max(window, r[2])
+            if containers:
+                target = w.mirror if w.static and w.mirror else w.pod
+                meta = target.get("metadata") or {}
+                pods.append({"podRef": {"name": meta.get("name"), "namespace": meta.get("namespace"),
+                                        "uid": meta.get("uid")},
+                             "labels": meta.get("labels") or {}, "window": window, "containers": containers})
+        for key in ("__self__", "__host__"):
+            r = rates.get(key)
+            if r is None:
+                continue
+            window = max(window, r[2])
+            if key == "__host__":
+                total_cpu, total_mem = r[0], r[1]
+            else:
+                total_cpu += r[0]
+                total_mem += r[1]
+        return {"node": {"nodeName": self.config.name, "window": window or stats.MIN_WINDOW,
+                         "cpu": {"time": now, "usageNanoCores": total_cpu},
+                         "memory": {"time": now, "workingSetBytes": total_mem}},
+                "pods": pods}
+
     def container_usage(self) -> dict[str, tuple[int, int]]:
         handles_by_rt: dict[int, tuple[Runtime, list]] = {}
         for w in self.workers.values():
@@ -520,4 +573,14 @@ def _attempt_of(cid: str, uid: str, container: str, pod: dict) -> int | None:
 
 def cluster_id_for(data_dir: Path) -> str:
     return hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:8]
+
+
+def node_address(cluster_id: str, name: str) -> str:
+    """A loopback address of its own for each embedded node (127.x.y.z, stable for a name).
+
+    Pods run in the host's network, so each node binding its own address lets
+    the same DaemonSet listen on the same port on every node of one host.
+    """
+    h = hashlib.sha256(f"{cluster_id}/{name}".encode()).digest()
+    return f"127.{h[0]}.{h[1]}.{2 + h[2] % 252}"
 

@@ -79,13 +79,16 @@ class LogWriter:
         self._f = open(path, "ab")
         self._size = self._f.tell()
         self._partial = {"stdout": b"", "stderr": b""}
+        self._partial_ts: dict[str, int] = {}
         self._waiters: list[asyncio.Future] = []
         self.closed = False
 
     def write(self, stream: str, data: bytes, now_ns: int | None = None) -> None:
         if self.closed:
             return
-        ts = format_ts(now_ns or time.time_ns()).encode()
+        now_ns = now_ns or time.time_ns()
+        # A line is stamped when its first byte arrived.
+        ts = format_ts(self._partial_ts.get(stream) or now_ns).encode()
         head = ts + b" " + stream.encode()
         buf = self._partial[stream] + data
         out = []
@@ -102,15 +105,16 @@ class LogWriter:
             out.append(head + b" P " + buf[:MAX_LINE] + b"\n")
             buf = buf[MAX_LINE:]
         self._partial[stream] = buf
+        self._partial_ts[stream] = now_ns if buf else 0
         if out:
             self._emit(b"".join(out))
 
     def _emit(self, raw: bytes) -> None:
+        if self._size and self._size + len(raw) > self.max_size:
+            self._rotate()  # before writing: the current file always holds the newest lines
         self._f.write(raw)
         self._f.flush()
         self._size += len(raw)
-        if self._size > self.max_size:
-            self._rotate()
         self._notify()
 
     def _rotate(self) -> None:
@@ -151,7 +155,7 @@ class LogWriter:
         for stream, rest in self._partial.items():
             if rest:
                 self._partial[stream] = b""
-                ts = format_ts(time.time_ns()).encode()
+                ts = format_ts(self._partial_ts.get(stream) or time.time_ns()).encode()
                 self._f.write(ts + b" " + stream.encode() + b" F " + rest + b"\n")
         self._f.close()
         self.closed = True

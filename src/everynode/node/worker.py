@@ -140,6 +140,7 @@ class PodWorker:
         self.volumes: dict[str, str] | None = None
         self.volume_error = ""
         self.gone = False
+        self.stopping = False  # a static pod whose manifest went away
         self.terminal = False
         self.pod_reason = ""
         self.pod_message = ""
@@ -208,7 +209,7 @@ class PodWorker:
     async def sync(self) -> bool:
         """One pass; True when the worker is done (pod terminated and cleaned up)."""
         meta = self.pod.get("metadata") or {}
-        if self.gone or meta.get("deletionTimestamp"):
+        if self.gone or self.stopping or (meta.get("deletionTimestamp") and not self.static):
             await self._terminate()
             return True
         if self.terminal or (not self.static and ps.is_terminal(self.pod)):
@@ -379,7 +380,7 @@ class PodWorker:
             self._event("Normal", "Pulling", f'Pulling image "{image_name}"', name)
             self._event("Warning", "Failed", f'Failed to pull image "{image_name}": {exc.message}', name)
             self._event("Warning", "Failed", "Error: ErrImagePull", name)
-            self.schedule(now + self.image_backoff.get(key))
+            self.schedule(now + 1.0)  # the next sync reports the back-off (ImagePullBackOff)
             return
         self.image_backoff.reset(f"image/{name}")
         cs.extra.pop("pull_failed_at", None)

@@ -44,41 +44,32 @@ def _check(rc, what):
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _ensure_target(path, source_is_dir, created):
+def _ensure_target(path, source_is_dir):
+    """A mount point that does not exist is created on the host (and left there: another
+    container of this host may be using it as its own mount point)."""
     if os.path.lexists(path):
         return
     parent = os.path.dirname(path.rstrip("/")) or "/"
-    missing = []
-    p = parent
-    while not os.path.exists(p):
-        missing.append(p)
-        p = os.path.dirname(p)
-    for d in reversed(missing):
-        os.mkdir(d, 0o755)
-        created.append(d)
-    if source_is_dir:
-        os.mkdir(path, 0o755)
-    else:
-        open(path, "a").close()
-    created.append(path)
+    os.makedirs(parent, 0o755, exist_ok=True)
+    try:
+        if source_is_dir:
+            os.mkdir(path, 0o755)
+        else:
+            open(path, "a").close()
+    except FileExistsError:
+        pass
 
 
 def setup_mounts(libc, spec):
-    created = []
-    try:
-        _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-        for m in spec.get("mounts") or []:
-            src, dst = m["src"], m["dst"]
-            _ensure_target(dst, os.path.isdir(src), created)
-            _check(libc.mount(src.encode(), dst.encode(), None, MS_BIND | MS_REC, None),
-                   f'error mounting "{src}" to rootfs at "{dst}"')
-            if m.get("ro"):
-                _check(libc.mount(b"none", dst.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, None),
-                       f'error making "{dst}" read-only')
-    finally:
-        if created and spec.get("created_file"):
-            with open(spec["created_file"], "a") as f:
-                f.write("".join(c + "\n" for c in created))
+    _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    for m in spec.get("mounts") or []:
+        src, dst = m["src"], m["dst"]
+        _ensure_target(dst, os.path.isdir(src))
+        _check(libc.mount(src.encode(), dst.encode(), None, MS_BIND | MS_REC, None),
+               f'error mounting "{src}" to rootfs at "{dst}"')
+        if m.get("ro"):
+            _check(libc.mount(b"none", dst.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, None),
+                   f'error making "{dst}" read-only')
 
 
 def main():

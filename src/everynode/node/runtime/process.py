@@ -23,7 +23,6 @@ running before comes back as a new instance (restartCount + 1).
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import logging
 import os
@@ -108,13 +107,18 @@ class ProcessRuntime(Runtime):
                 rec.unlink(missing_ok=True)
                 continue
             pid = data.get("pid")
-            if pid and _proc_start_time(pid) == data.get("start"):
+            # The group id is the main process's pid. A live process with that pid but another start
+            # time means the number was reused, which the kernel only does once the old group is empty.
+            start = _proc_start_time(pid) if pid else None
+            if pid and (start is None or start == data.get("start")):
                 try:
                     os.killpg(pid, signal.SIGKILL)
                     killed += 1
                 except OSError:
                     pass
-            _remove_created(data.get("created_file"))
+            group = Group({str(i): Path(d) for i, d in enumerate(data.get("cgroups") or [])})
+            killed += Cgroups.kill(group)
+            Cgroups.remove(group)
             rec.unlink(missing_ok=True)
         killed += self.cgroups.sweep()
         for base in self.cgroups.bases.values():
@@ -140,13 +144,12 @@ class ProcessRuntime(Runtime):
                   for m in sorted(cfg.mounts, key=lambda m: m.container_path.count("/"))]
         if cfg.hosts_file and os.path.exists("/etc/hosts"):
             mounts.append({"src": cfg.hosts_file, "dst": "/etc/hosts", "ro": False})
-        created_file = str(state_dir / "created-paths")
         spec = {"argv": cfg.argv, "env": cfg.env, "cwd": cfg.working_dir or cfg.image.working_dir,
                 "mounts": mounts, "hostname": cfg.hostname, "namespaces": self.namespaces,
                 "cgroups": h.group.procs_files(), "uid": cfg.run_as_user if self.namespaces else None,
                 "gid": cfg.run_as_group if self.namespaces else None,
                 "groups": cfg.supplemental_groups if self.namespaces else [],
-                "parent": os.getpid(), "created_file": created_file}
+                "parent": os.getpid()}
         if not self.namespaces:
             spec["env"] = {**cfg.env, **_mount_env(mounts)}
         spec_path = state_dir / "spec.json"
@@ -176,7 +179,7 @@ class ProcessRuntime(Runtime):
         h.record = self.records / f"{cid}.json"
         h.record.write_text(json.dumps({"pid": popen.pid, "start": _proc_start_time(popen.pid),
                                         "pod": cfg.pod_uid, "container": cfg.name, "attempt": cfg.attempt,
-                                        "created_file": created_file}))
+                                        "cgroups": [str(d) for d in h.group.dirs.values()]}))
         status = await _read_all(loop, st_r)
         run.started_at = time.time()
         for fd, stream in ((out_r, "stdout"), (err_r, "stderr")):
@@ -354,10 +357,6 @@ class ProcessRuntime(Runtime):
 
     async def cleanup_pod(self, pod_uid: str) -> None:
         self.cgroups.remove_tree(f"pod{pod_uid}")
-        state = self.node_dir / "pods" / pod_uid / "containers"
-        if state.exists():
-            for created in state.glob("*/created-paths"):
-                _remove_created(str(created))
 
 
 def _killpg(pgid: int) -> None:
@@ -395,29 +394,6 @@ async def _read_all(loop: asyncio.AbstractEventLoop, fd: int) -> bytes:
     finally:
         os.close(fd)
     return b"".join(chunks)
-
-
-def _remove_created(path: str | None) -> None:
-    """Remove the empty mount points a launcher had to create on the host, newest first."""
-    if not path or not os.path.exists(path):
-        return
-    try:
-        entries = [line for line in Path(path).read_text().splitlines() if line]
-    except OSError:
-        return
-    for p in reversed(entries):
-        try:
-            if os.path.isdir(p) and not os.path.islink(p):
-                os.rmdir(p)
-            elif os.path.isfile(p) and os.path.getsize(p) == 0:
-                os.unlink(p)
-        except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EBUSY, errno.ENOENT):
-                log.debug("cannot remove %s: %s", p, exc)
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _mount_env(mounts: list[dict]) -> dict[str, str]:
