@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import yaml
 
+from tests.conftest import wait_for
 from tests.e2e.conftest import (
     ALL_NODES,
     CONTROL_PLANE,
@@ -28,7 +29,6 @@ from tests.e2e.conftest import (
     wait_rolled_out,
     waiting_reason,
 )
-from tests.conftest import wait_for
 
 SEED_ID = "000"
 

@@ -139,3 +139,15 @@ def test_invalid_daemonset_fields(api, namespace):
 def test_server_keeps_serving_after_errors(api):
     s, b = api.call("GET", "/version")
     assert s == 200 and b["major"] == "1"
+
+
+def test_unknown_priority_class_is_forbidden_and_known_sets_priority(api, namespace):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "prio"},
+           "spec": {"schedulerName": "nobody", "priorityClassName": "no-such-class",
+                    "containers": [{"name": "c", "image": "busybox"}]}}
+    s, b = api.call("POST", f"/api/v1/namespaces/{namespace}/pods", json.dumps(pod).encode())
+    assert_status(s, b, 403, "Forbidden", "no PriorityClass with name no-such-class was found")
+    pod["spec"]["priorityClassName"] = "system-node-critical"
+    s, b = api.call("POST", f"/api/v1/namespaces/{namespace}/pods", json.dumps(pod).encode())
+    assert s == 201 and b["spec"]["priority"] == 2000001000
+    assert b["spec"]["preemptionPolicy"] == "PreemptLowerPriority"

@@ -164,9 +164,9 @@ def test_edit_with_noninteractive_editor(cluster, namespace, tmp_path):
 
 def test_api_resources_and_explain(cluster):
     out = cluster.kubectl("api-resources").stdout
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
-    assert rows["daemonsets"][1] == "ds" and rows["daemonsets"][2] == "apps/v1"
-    assert rows["pods"][1] == "po" and rows["nodes"][1] == "no"
+    rows = {(line.split()[0], line.split()[-3]): line.split() for line in out.splitlines()[1:]}
+    assert rows[("daemonsets", "apps/v1")][1] == "ds"
+    assert rows[("pods", "v1")][1] == "po" and rows[("nodes", "v1")][1] == "no"
     out = cluster.kubectl("explain", "daemonset.spec.updateStrategy").stdout
     assert "KIND:       DaemonSet" in out and "rollingUpdate" in out and "type" in out
     out = cluster.kubectl("explain", "ds.spec.template.spec.containers.image").stdout

@@ -153,3 +153,9 @@ def test_qos(containers, want):
                                           (3600, "1h0m0s")])
 def test_go_duration(seconds, want):
     assert ps.go_duration(seconds) == want
+
+
+def test_succeeded_init_container_is_ready():
+    run = ContainerRun("everynode://i", "i", 0, "img", "iid", 1.0, 2.0, 0, "Completed")
+    assert ps.container_status(CState("i", "img", current=run), "PodInitializing", init=True)["ready"] is True
+    assert ps.container_status(CState("i", "img", current=run), "PodInitializing")["ready"] is False

@@ -13,6 +13,19 @@ from everynode.node.runtime.base import ContainerConfig, Mount
 from everynode.node.runtime.process import ProcessRuntime
 
 
+@pytest.fixture(autouse=True)
+def _release_cgroups(tmp_path):
+    yield
+    from everynode.node.runtime.cgroups import Cgroups
+
+    groups = Cgroups.detect(f"t{os.getpid()}", tmp_path.name)
+    for _ in range(20):
+        groups.remove_all()
+        if not any(b.exists() for b in groups.bases.values()):
+            break
+        time.sleep(0.1)
+
+
 def make(tmp_path, argv, attempt=0, **kw) -> tuple[ProcessRuntime, ContainerConfig]:
     rt = ProcessRuntime(Catalog(tmp_path), tmp_path / "node", f"t{os.getpid()}", tmp_path.name)
     img = rt.resolve_image("example.com/test:1", True)

@@ -223,6 +223,8 @@ class Resources:
         kind.prepare_create(obj)
         self._validate(kind, obj, None)
         self._check_namespace(kind, ns)
+        if kind.kind == "Pod":
+            self._admit_priority(obj)
         if opts.dry_run:
             if self.store.get(key_of(kind, ns, meta["name"])) is not None:
                 raise errors.already_exists(kind.plural, kind.group, meta["name"])
@@ -232,6 +234,35 @@ class Resources:
         except KeyExists:
             raise errors.already_exists(kind.plural, kind.group, meta["name"]) from None
         return entry.value, warnings
+
+    def _admit_priority(self, pod: Obj) -> None:
+        """The Priority admission plugin: resolve spec.priority from the PriorityClass."""
+        from everynode.api.kinds import KINDS
+
+        spec = pod.setdefault("spec", {})
+        pc_kind = next(k for k in KINDS if k.kind == "PriorityClass")
+        name = spec.get("priorityClassName")
+        if name:
+            entry = self.store.get(key_of(pc_kind, None, name))
+            if entry is None:
+                raise ApiError(403, "Forbidden", f'pods "{pod["metadata"].get("name", "")}" is forbidden: '
+                               f"no PriorityClass with name {name} was found",
+                               {"name": pod["metadata"].get("name", ""), "kind": "pods"})
+            pc = entry.value
+        else:
+            entries, _ = self.store.list(prefix_of(pc_kind, None))
+            defaults = [e.value for e in entries if e.value.get("globalDefault")]
+            pc = min(defaults, key=lambda p: p.get("value", 0)) if defaults else None
+            if pc is not None:
+                spec["priorityClassName"] = pc["metadata"]["name"]
+        value = int((pc or {}).get("value") or 0)
+        if spec.get("priority") is not None and spec["priority"] != value:
+            raise ApiError(403, "Forbidden", f'pods "{pod["metadata"].get("name", "")}" is forbidden: the '
+                           "integer value of priority must not be provided in pod spec; priority admission "
+                           "controller computed " + str(value) + " from the given PriorityClass name",
+                           {"name": pod["metadata"].get("name", ""), "kind": "pods"})
+        spec["priority"] = value
+        spec.setdefault("preemptionPolicy", (pc or {}).get("preemptionPolicy") or "PreemptLowerPriority")
 
     # ----------------------------------------------------------------- update
 

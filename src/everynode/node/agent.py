@@ -352,6 +352,8 @@ class NodeAgent:
                 w.abort()
         for rt in {id(r): r for r in [self.runtime, *self._runtimes.values()]}.values():
             rt.kill_all_now()
+            if graceful:
+                await rt.close()
         if self._own_source:
             await self.source.stop()
         await self.events.flush()

@@ -79,8 +79,8 @@ def terminated_state(run: ContainerRun) -> Obj:
     return out
 
 
-def container_status(cs: CState, default_waiting: str) -> Obj:
-    """The v1.ContainerStatus of one container."""
+def container_status(cs: CState, default_waiting: str, init: bool = False) -> Obj:
+    """The v1.ContainerStatus of one container (an init container that succeeded is ready)."""
     run = cs.current
     out: Obj = {"name": cs.name, "ready": False, "restartCount": cs.restart_count,
                 "image": cs.image, "imageID": "", "started": False}
@@ -109,6 +109,7 @@ def container_status(cs: CState, default_waiting: str) -> Obj:
         last = {"terminated": terminated_state(run)}
     elif run.exited:
         out["state"] = {"terminated": terminated_state(run)}
+        out["ready"] = init and run.exit_code == 0
         if cs.previous is not None and cs.previous.exited:
             last = {"terminated": terminated_state(cs.previous)}
     else:

@@ -599,7 +599,8 @@ class PodWorker:
         old = target.get("status") or {}
         spec = self.pod.get("spec") or {}
         default = "PodInitializing" if spec.get("initContainers") else "ContainerCreating"
-        inits = [ps.container_status(self.inits[c["name"]], default) for c in spec.get("initContainers") or []]
+        inits = [ps.container_status(self.inits[c["name"]], default, init=c.get("restartPolicy") != "Always")
+                 for c in spec.get("initContainers") or []]
         regs = [ps.container_status(self.containers[c["name"]], default) for c in spec.get("containers") or []]
         phase = ps.get_phase(spec, inits, regs, terminal or self.terminal, self.static)
         if old.get("phase") in ps.TERMINAL:

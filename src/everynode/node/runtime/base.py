@@ -126,4 +126,7 @@ class Runtime(abc.ABC):
     async def cleanup_pod(self, pod_uid: str) -> None:  # noqa: B027 - optional hook
         """Release what the runtime holds for a pod whose containers are all gone."""
 
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """The agent stops: release what is left (containers are already stopped)."""
+
     probes_real = True  # False: probes always succeed (simulated)

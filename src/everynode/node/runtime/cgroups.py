@@ -221,14 +221,27 @@ class Cgroups:
 
     def remove_tree(self, rel: str) -> None:
         for base in self.bases.values():
-            d = base / rel
-            if not d.exists():
-                continue
-            for root, _dirs, _files in sorted(os.walk(d), key=lambda t: len(Path(t[0]).parts), reverse=True):
-                try:
-                    Path(root).rmdir()
-                except OSError:
-                    pass
+            _rmdirs(base / rel)
+
+    def remove_all(self) -> None:
+        """Remove this node's groups (all empty by now), and the shared parent when it is empty."""
+        for base in self.bases.values():
+            _rmdirs(base)
+            try:
+                base.parent.rmdir()
+            except OSError:
+                pass
+
+
+def _rmdirs(top: Path) -> None:
+    """rmdir a cgroup tree, deepest first (cgroup directories go with rmdir, not unlink)."""
+    if not top.exists():
+        return
+    for root, _dirs, _files in sorted(os.walk(top), key=lambda t: len(Path(t[0]).parts), reverse=True):
+        try:
+            Path(root).rmdir()
+        except OSError:
+            pass
 
 
 def _write(path: Path, value: str) -> None:

@@ -302,6 +302,15 @@ class ProcessRuntime(Runtime):
                 _killpg(h.pid)
                 Cgroups.kill(h.group)
 
+    async def close(self) -> None:
+        self.kill_all_now()
+        for _ in range(20):
+            if not self.handles:
+                break
+            await asyncio.sleep(0.05)
+        self.cgroups.sweep()
+        self.cgroups.remove_all()
+
     async def stop_all(self, grace: float) -> None:
         await asyncio.gather(*(self.stop(h, grace) for h in list(self.handles.values())), return_exceptions=True)
 
