@@ -87,10 +87,27 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.2, message: str
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory) -> RunningCluster:
+    """The shared test cluster. With EVERYNODE_TEST_CONTROLLERS=external the
+    cluster runs without its built-in controllers and a standalone
+    `everynode controller-manager` process drives it instead."""
     data_dir = tmp_path_factory.mktemp("cluster")
     c = RunningCluster(data_dir, free_port())
-    c.up()
+    external = os.environ.get("EVERYNODE_TEST_CONTROLLERS") == "external"
+    cm = None
+    if external:
+        c.up("--no-controllers")
+        log = open(data_dir / "controller-manager.log", "wb")
+        cm = subprocess.Popen([sys.executable, "-m", "everynode.cli.main", "controller-manager",
+                               "--kubeconfig", str(c.kubeconfig)], stdout=log, stderr=subprocess.STDOUT)
+    else:
+        c.up()
     yield c
+    if cm is not None:
+        cm.terminate()
+        try:
+            cm.wait(20)
+        except subprocess.TimeoutExpired:
+            cm.kill()
     c.down()
     log = data_dir / "everynode.log"
     if log.exists():

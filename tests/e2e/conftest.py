@@ -272,9 +272,10 @@ def wait_rolled_out(cluster: RunningCluster, name: str, ns: str = "default", tim
         ds = cluster.kubectl_json("get", "ds", name, "-n", ns)
         st = ds.get("status") or {}
         desired = st.get("desiredNumberScheduled", -1)
+        # updatedNumberScheduled and numberAvailable are omitted when 0, as upstream's omitempty does.
         ok = (st.get("observedGeneration") == ds["metadata"]["generation"] and desired >= 0
               and st.get("currentNumberScheduled") == desired
-              and st.get("updatedNumberScheduled") == desired and st.get("numberAvailable", 0) == desired)
+              and st.get("updatedNumberScheduled", 0) == desired and st.get("numberAvailable", 0) == desired)
         return ds if ok else None
     return wait_for(check, timeout, interval=0.2, message=f"daemonset {ns}/{name} rolled out")
 

@@ -417,7 +417,7 @@ def own_cluster(tmp_path_factory):
     """A cluster of its own (nodes are stopped, removed and killed here), with a short node grace period."""
     data_dir = tmp_path_factory.mktemp("agentcluster")
     (data_dir / "cluster.json").write_text(json.dumps({"port": free_port(), "nodes": 2, "runtime": "process",
-                                                       "controllers": True, "node_grace_period": 4.0}))
+                                                       "controllers": True, "node_grace_period": 15.0}))
     c = RunningCluster(data_dir, json.loads((data_dir / "cluster.json").read_text())["port"])
     c.up()
     yield c
@@ -454,7 +454,7 @@ def test_node_add_stop_start_remove(own_cluster):
 
     everynode("node", "stop", "edge-1", "--data-dir", d)
     wait_for(lambda: not any(alive(p) for p in pids), 5, message="containers died with the node")
-    wait_for(lambda: node_ready(c, "edge-1") == "Unknown", 30, message="node NotReady after the grace period")
+    wait_for(lambda: node_ready(c, "edge-1") == "Unknown", 45, message="node NotReady after the grace period")
     taints = {(t["key"], t["effect"]) for t in c.kubectl_json("get", "node", "edge-1")["spec"]["taints"]}
     assert ("node.kubernetes.io/unreachable", "NoExecute") in taints
     time.sleep(2)

@@ -80,8 +80,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         settings.nodes = args.nodes
     if args.runtime is not None:
         settings.runtime = args.runtime
-    if args.no_controllers:
-        settings.controllers = False
+    settings.controllers = not args.no_controllers  # not sticky: each `up` decides
     if settings.nodes < 1:
         return _fail("--nodes must be at least 1")
     if not _port_free(settings.port):
