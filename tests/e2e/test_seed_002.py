@@ -240,7 +240,7 @@ def test_everynode_rollout_pause_extension(seed):
     # Paused: nothing is replaced (a negative can only be watched for a while, not awaited).
     stays(lambda: {p["metadata"]["uid"] for p in pods(seed.cluster, "app=log-collector")} == before, 2.0,
           message="paused DaemonSet keeps its pods")
-    assert seed.json("get", "ds", "log-collector")["status"]["updatedNumberScheduled"] == 0
+    assert seed.json("get", "ds", "log-collector")["status"].get("updatedNumberScheduled", 0) == 0
     out = everynode("rollout", "resume", "ds/log-collector", "--data-dir", data_dir)
     assert out.stdout.strip() == "daemonset.apps/log-collector resumed"
     wait_rolled_out(seed.cluster, "log-collector")

@@ -160,3 +160,48 @@ def test_unauthenticated_requests_are_refused(cluster):
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(f"https://127.0.0.1:{cluster.port}/api/v1/pods", context=ctx)
     assert exc.value.code == 401
+
+
+def test_delete_collection_with_selector(cluster, namespace):
+    apps = client.AppsV1Api(cluster.api_client())
+    for name, group in (("dc-a", "x"), ("dc-b", "x"), ("dc-c", "y")):
+        apps.create_namespaced_daemon_set(namespace, ds_body(name, {"group": group}))
+    apps.delete_collection_namespaced_daemon_set(namespace, label_selector="group=x")
+    left = sorted(d.metadata.name for d in apps.list_namespaced_daemon_set(namespace).items)
+    assert left == ["dc-c"]
+
+
+def test_dry_run_writes_nothing(cluster, namespace):
+    apps = client.AppsV1Api(cluster.api_client())
+    made = apps.create_namespaced_daemon_set(namespace, ds_body("dry"), dry_run="All")
+    assert made.metadata.name == "dry" and made.spec.revision_history_limit == 10
+    with pytest.raises(ApiException) as exc:
+        apps.read_namespaced_daemon_set("dry", namespace)
+    assert exc.value.status == 404
+    apps.create_namespaced_daemon_set(namespace, ds_body("dry"))
+    apps.delete_namespaced_daemon_set("dry", namespace, dry_run="All")
+    assert apps.read_namespaced_daemon_set("dry", namespace).metadata.name == "dry"
+
+
+def test_delete_preconditions(cluster, namespace):
+    apps = client.AppsV1Api(cluster.api_client())
+    made = apps.create_namespaced_daemon_set(namespace, ds_body("pre"))
+    with pytest.raises(ApiException) as exc:
+        apps.delete_namespaced_daemon_set("pre", namespace, body=client.V1DeleteOptions(
+            preconditions=client.V1Preconditions(uid="not-the-uid")))
+    assert exc.value.status == 409 and "Precondition failed: UID" in exc.value.body
+    apps.delete_namespaced_daemon_set("pre", namespace, body=client.V1DeleteOptions(
+        preconditions=client.V1Preconditions(uid=made.metadata.uid)))
+
+
+def test_status_subresource_rules(cluster, namespace):
+    """The main endpoint ignores status; /status ignores everything else."""
+    apps = client.AppsV1Api(cluster.api_client())
+    apps.create_namespaced_daemon_set(namespace, ds_body("sub"))
+    apps.patch_namespaced_daemon_set("sub", namespace, {"status": {"numberMisscheduled": 7}})
+    assert (apps.read_namespaced_daemon_set("sub", namespace).status.number_misscheduled or 0) != 7
+    before = apps.read_namespaced_daemon_set("sub", namespace)
+    apps.patch_namespaced_daemon_set_status("sub", namespace, {"spec": {"minReadySeconds": 30}})
+    after = apps.read_namespaced_daemon_set("sub", namespace)
+    assert after.spec.min_ready_seconds == before.spec.min_ready_seconds
+    assert after.metadata.generation == before.metadata.generation
