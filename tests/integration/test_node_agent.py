@@ -326,7 +326,7 @@ def test_static_pod_and_its_mirror(cluster):
     assert mirror["metadata"]["labels"] == {"component": "kube-controller-manager", "tier": "control-plane"}
     assert mirror["metadata"]["ownerReferences"][0]["kind"] == "Node"
     wait_for(lambda: get_pod(cluster, "kube-system", name)["status"].get("phase") == "Running", 20)
-    logs = cluster.kubectl("logs", "-n", "kube-system", "-l", "component=kube-controller-manager").stdout
+    logs = cluster.kubectl("logs", "-n", "kube-system", "-l", "component=kube-controller-manager", "--tail=-1").stdout
     assert "started controllers" in logs
     # Deleting a mirror pod only makes the agent create it again; the static pod keeps running.
     old_uid = mirror["metadata"]["uid"]
@@ -513,3 +513,35 @@ def _children_of(pids: list[int]) -> list[int]:
         if int(fields[1]) in pids:
             out.append(int(entry.name))
     return out
+
+
+def test_join_a_standalone_agent(own_cluster, tmp_path):
+    c = own_cluster
+    port = free_port()
+    import sys
+
+    token = (c.data_dir / "pki" / "admin.token").read_text().strip()
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "everynode.cli.main", "node", "join", "--server", f"https://127.0.0.1:{c.port}",
+         "--token", token, "--ca-file", str(c.data_dir / "pki" / "ca.crt"), "--name", "joined-1",
+         "--data-dir", str(tmp_path), "--kubelet-port", str(port), "--label", "where=elsewhere"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: node_ready(c, "joined-1") == "True", 30, message="joined node Ready")
+        node = c.kubectl_json("get", "node", "joined-1")
+        assert node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] == port
+        assert node["metadata"]["labels"]["where"] == "elsewhere"
+        c.kubectl("apply", "-f", "-", input=pod_yaml("remote", "echo hello from afar; sleep 3600", node="joined-1"))
+        wait_for(lambda: "hello from afar" in c.kubectl("logs", "remote", check=False).stdout, 30,
+                 message="logs proxied to the joined agent")
+        top = wait_for(lambda: (r := c.kubectl("top", "node", "joined-1", check=False)).returncode == 0 and r.stdout,
+                       20, message="top of the joined node")
+        assert "joined-1" in top
+        pids = [json.loads(f.read_text())["pid"] for f in (tmp_path / "nodes" / "joined-1" / "containers").glob("*.json")]
+        assert pids
+        c.kubectl("delete", "pod", "remote", "--grace-period=1")
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(30)
+    assert not any(alive(p) for p in pids)
+    c.kubectl("delete", "node", "joined-1")

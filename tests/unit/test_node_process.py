@@ -2,8 +2,10 @@
 
 import asyncio
 import os
+import shutil
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +163,19 @@ def test_memory_limit_oom(tmp_path):
         await asyncio.wait_for(h.exited, 30)
         assert (h.run.exit_code, h.run.reason) == (137, "OOMKilled")
     asyncio.run(go())
+
+
+@needs_root
+def test_run_as_user_and_working_dir(tmp_path):
+    async def go():
+        wd = Path(f"/tmp/everynode-test-wd-{os.getpid()}/work")
+        rt, cfg = make(tmp_path, ["sh", "-c", "id -u; id -g; pwd"], run_as_user=65534, run_as_group=65534,
+                       working_dir=str(wd))
+        h = await rt.start(cfg)
+        await asyncio.wait_for(h.exited, 10)
+        await asyncio.sleep(0.2)
+        return await logs(rt, h)
+    try:
+        assert asyncio.run(go()).split() == [b"65534", b"65534", f"/tmp/everynode-test-wd-{os.getpid()}/work".encode()]
+    finally:
+        shutil.rmtree(f"/tmp/everynode-test-wd-{os.getpid()}", ignore_errors=True)

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import platform
+import shutil
 import socket
 import tempfile
 from collections.abc import AsyncIterator
@@ -90,8 +91,10 @@ class NodeConfig:
     cluster_id: str = ""  # keeps cgroups of clusters sharing a host apart
     kubelet_port: int = 10250
     events: bool = True
-    sim_startup: str = "1"  # simulated runtime: startup delay in s, "a-b" for uniform in [a, b]
-    sim_failure_rate: float = 0.0  # simulated runtime: chance an instance crashes
+    # Simulated runtime: startup delay in s ("a-b" uniform, "exp:m" exponential) and the chance an
+    # instance crashes; defaults from $EVERYNODE_SIM_STARTUP and $EVERYNODE_SIM_FAILURE_RATE.
+    sim_startup: str = field(default_factory=lambda: os.environ.get("EVERYNODE_SIM_STARTUP", "1"))
+    sim_failure_rate: float = field(default_factory=lambda: float(os.environ.get("EVERYNODE_SIM_FAILURE_RATE") or 0))
     stop_grace_cap: float = 10.0  # longest wait for a container when the agent stops
     static_pods: bool = True
     host_metrics: bool = False  # node usage = the whole host (a real machine) instead of its pods
@@ -329,7 +332,9 @@ class NodeAgent:
             await self.runtime_named("process").init()  # a previous run may have used real processes
         await self.source.start()
         self.pods_running = True
-        for pod in self.source.subscribe(self.config.name, self):
+        pods = self.source.subscribe(self.config.name, self)
+        self._remove_orphaned_pod_dirs({(p.get("metadata") or {}).get("uid") for p in pods})
+        for pod in pods:
             self.pod_added(pod)
         if self.config.static_pods:
             from everynode.node.static import StaticPods
@@ -396,6 +401,29 @@ class NodeAgent:
         w = self.workers.get(meta.get("uid"))
         if w is not None:
             w.removed()
+        elif meta.get("uid"):  # a pod that finished before this agent started: only files are left
+            shutil.rmtree(self.pod_dir(meta["uid"]), ignore_errors=True)
+            from everynode.node.logs import pod_log_dir
+
+            shutil.rmtree(pod_log_dir(self.root_dir, meta.get("namespace", ""), meta.get("name", ""), meta["uid"]),
+                          ignore_errors=True)
+            self.unlink_container_logs(meta.get("namespace", ""), meta.get("name", ""), meta["uid"])
+
+    def _remove_orphaned_pod_dirs(self, known: set) -> None:
+        """Housekeeping: volumes and logs of pods deleted while the agent was away."""
+        from everynode.node.static import read_manifests
+
+        known = known | {p["metadata"]["uid"] for p in read_manifests(self.node_dir / "manifests",
+                                                                        self.config.name).values()}
+        for d in (self.node_dir / "pods").glob("*"):
+            if d.name not in known:
+                shutil.rmtree(d, ignore_errors=True)
+        for d in (self.root_dir / "var" / "log" / "pods").glob("*_*_*"):
+            ns, _, rest = d.name.partition("_")
+            name, _, uid = rest.rpartition("_")
+            if uid not in known:
+                shutil.rmtree(d, ignore_errors=True)
+                self.unlink_container_logs(ns, name, uid)
 
     def worker_finished(self, worker: PodWorker) -> None:
         if self.workers.get(worker.uid) is worker:

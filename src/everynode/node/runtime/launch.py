@@ -10,8 +10,8 @@ everynode imports) so it starts fast. In order it:
    mount and UTS namespaces, makes mounts private, bind-mounts each volume
    at its mountPath (read-only when asked), mounts the pod's hosts file on
    /etc/hosts and sets the hostname to the pod's name;
-4. drops to runAsUser/runAsGroup when given;
-5. changes to the working directory (created if missing) and execs.
+4. creates the working directory if missing, drops to runAsUser/runAsGroup when given;
+5. changes to the working directory and execs.
 
 If anything fails before exec, the reason goes to STATUS_FD and it exits
 with 128; a successful exec closes STATUS_FD (close-on-exec), which the
@@ -95,6 +95,9 @@ def main():
             name = (spec.get("hostname") or "")[:63].encode()
             if name:
                 _check(libc.sethostname(name, len(name)), "sethostname")
+        cwd = spec.get("cwd")
+        if cwd:
+            os.makedirs(cwd, exist_ok=True)  # as root, like the runtime creating the working dir
         gid, uid = spec.get("gid"), spec.get("uid")
         if gid is not None or uid is not None or spec.get("groups"):
             os.setgroups(spec.get("groups") or [])
@@ -103,9 +106,7 @@ def main():
             if uid is not None:
                 os.setuid(uid)
         env = spec.get("env") or {}
-        cwd = spec.get("cwd")
         if cwd:
-            os.makedirs(cwd, exist_ok=True)
             os.chdir(cwd)
         argv = spec["argv"]
         if not argv:

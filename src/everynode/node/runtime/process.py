@@ -399,8 +399,9 @@ async def _read_all(loop: asyncio.AbstractEventLoop, fd: int) -> bytes:
     try:
         await asyncio.wait_for(done, 30)
     except TimeoutError:
-        loop.remove_reader(fd)
+        pass
     finally:
+        loop.remove_reader(fd)
         os.close(fd)
     return b"".join(chunks)
 
