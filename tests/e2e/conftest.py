@@ -195,6 +195,9 @@ def seed_cluster(tmp_path_factory, request) -> RunningCluster:
     c.up("--nodes", "3", "--runtime", "process")
     yield c
     everynode("down", "--data-dir", str(data_dir), check=False)
+    log = data_dir / "everynode.log"
+    if log.exists() and "Traceback" in log.read_text(errors="replace"):
+        print(f"cluster log of seed {seed_id} has tracebacks: {log}")
 
 
 @pytest.fixture(scope="module")

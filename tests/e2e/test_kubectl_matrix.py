@@ -173,6 +173,26 @@ def test_get_all_and_watch_across_namespaces(c):
     assert re.search(r"^default\s+matrix\s+2\s+2\s+2", out.stdout, re.M), out
 
 
+def test_drain_leaves_daemon_pods_alone(c):
+    node = "everynode-worker"
+    try:
+        out = kubectl(c, "drain", node)
+        assert out.returncode == 1
+        assert re.search(r"cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): "
+                         r"default/matrix-\w+", out.stderr), out
+        out = kubectl(c, "drain", node, "--ignore-daemonsets")
+        assert out.returncode == 0 and f"node/{node} drained" in out.stdout, out
+        assert re.search(r"Warning: ignoring DaemonSet-managed Pods: default/matrix-\w+", out.stderr), out
+        wait_pods_on(c, "app=matrix", WORKERS)  # still there, node cordoned or not
+    finally:
+        kubectl(c, "uncordon", node)
+
+
+def test_version_names_the_server(c):
+    out = kubectl(c, "version")
+    assert re.search(r"^Server Version: v1\.37\.\d+-everynode\.", out.stdout, re.M), out
+
+
 def test_delete_daemonset_cleans_up(c):
     out = kubectl(c, "delete", "daemonset", "matrix")
     assert out.stdout.strip() == 'daemonset.apps "matrix" deleted from default namespace'

@@ -307,7 +307,7 @@ def test_resource_management_fragment_is_rejected_as_upstream_would(seed):
     # The fragment puts priorityClassName inside the container, where no such field exists:
     # kubectl apply validates strictly, and the server refuses the unknown field.
     doc = daemon_doc(seed, "fragment-rolling-update-configuration", "fragment-resource-management")
-    out = apply_daemon(seed, doc)
+    out = apply_daemon(seed, doc)  # daemon exists: kubectl sends a patch
     assert out.returncode == 1
     assert 'strict decoding error: unknown field "spec.template.spec.containers[0].priorityClassName"' \
         in out.stderr, out.stderr
@@ -321,6 +321,19 @@ def test_resource_management_fragment_is_rejected_as_upstream_would(seed):
     for p in items:
         assert p["spec"]["priority"] == 2000001000
         assert p["spec"]["containers"][0]["resources"]["limits"] == {"cpu": "200m", "memory": "128Mi"}
+
+
+def test_resource_management_fragment_in_a_new_daemonset_is_rejected_with_upstreams_message(seed):
+    # Applying it as a new object goes through create, whose decoder error names the kind.
+    doc = daemon_doc(seed, "fragment-rolling-update-configuration", "fragment-resource-management")
+    doc["metadata"]["name"] = "daemon-new"
+    (seed.workdir / "daemon-new.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = seed.sh("kubectl apply -f daemon-new.yaml")
+    assert out.returncode == 1
+    assert out.stderr.strip() == (
+        'Error from server (BadRequest): error when creating "daemon-new.yaml": DaemonSet in version "v1" cannot '
+        'be handled as a DaemonSet: strict decoding error: unknown field '
+        '"spec.template.spec.containers[0].priorityClassName"'), out.stderr
 
 
 def fixed_resource_fragment_doc(seed, *more: str) -> dict:
