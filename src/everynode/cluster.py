@@ -150,7 +150,9 @@ class Cluster:
         # node failure demos and tests take seconds, not minutes.
         timings = Timings(node_grace_period=self.settings.node_grace_period, node_startup_grace=0,
                           podgc_interval=2.0, podgc_quarantine=2.0)
-        manager = ControllerManager(self.client, timings=timings)
+        # Leader election as kube-controller-manager does it: a second controller
+        # manager pointed at this cluster waits instead of acting twice.
+        manager = ControllerManager(self.client, timings=timings, leader_elect=True)
         self.controller_task = asyncio.create_task(manager.run(), name="controller-manager")
 
     async def add_agent(self, cfg: NodeConfig) -> NodeAgent:

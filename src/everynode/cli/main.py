@@ -109,6 +109,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _up_detached(data_dir: Path, settings: Settings, args: argparse.Namespace) -> int:
     log_path = data_dir / "everynode.log"
     cmd = [sys.executable, "-m", "everynode.cli.main", "up", "--data-dir", str(data_dir)]
+    if not settings.controllers:
+        cmd.append("--no-controllers")
     print(f"Starting everynode cluster in {data_dir} ({settings.nodes} nodes, {settings.runtime} runtime)",
           flush=True)
     with open(log_path, "ab") as logf:

@@ -73,6 +73,24 @@ class LeaderElector:
             raise
         return True
 
+    async def release(self) -> None:
+        """Give the lease up (client-go's ReleaseOnCancel) so a successor need not wait it out."""
+        if not self.is_leader:
+            return
+        try:
+            lease = await self.client.get("leases", self.name, self.namespace)
+            if (lease.get("spec") or {}).get("holderIdentity") != self.identity:
+                return
+            transitions = int((lease.get("spec") or {}).get("leaseTransitions") or 0)
+            now = now_micro()
+            lease["spec"] = {"holderIdentity": "", "leaseDurationSeconds": 1, "acquireTime": now,
+                             "renewTime": now, "leaseTransitions": transitions}
+            await self.client.replace("leases", lease)
+        except Exception as exc:  # best effort: the lease then expires on its own
+            log.debug("lease release failed: %s", exc)
+        finally:
+            self.is_leader = False
+
     async def run(self, on_started, on_stopped) -> None:
         """Campaign until leading, call ``on_started`` (a coroutine function), renew until lost."""
         while True:
@@ -99,10 +117,10 @@ class LeaderElector:
                     log.warning("%s lost leadership of %s/%s", self.identity, self.namespace, self.name)
                     break
         finally:
-            self.is_leader = False
             leading.cancel()
             try:
                 await leading
             except (asyncio.CancelledError, Exception):
                 pass
             await on_stopped()
+            await self.release()

@@ -114,6 +114,7 @@ class ControllerManager:
 
         while True:
             await elector.run(lead, self._stop_controllers)
+            await asyncio.sleep(elector.retry_period)
 
 
 def default_identity() -> str:
