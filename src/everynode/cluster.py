@@ -22,7 +22,7 @@ from pathlib import Path
 
 from everynode.apiserver import certs
 from everynode.apiserver.app import ApiServer, serve, ssl_context
-from everynode.client.rest import Client, Config
+from everynode.client.rest import Client, Config  # noqa: F401
 from everynode.node.agent import NodeAgent, NodeConfig
 from everynode.storage.sqlite import SqliteStore
 
@@ -111,7 +111,11 @@ class Cluster:
                                   ssl_context(str(creds.server_cert), str(creds.server_key)))
         certs.write_kubeconfig(d / "kubeconfig", self.url, creds)
         log.info("API server listening on %s", self.url)
-        self.client = Client(Config(server=self.url, token=creds.token, ca_file=str(creds.ca_cert)))
+        # Embedded controllers and agents call the API server in-process (same handler, no TLS/HTTP).
+        from everynode.client.local import LocalClient
+
+        self.client = LocalClient(Config(server=self.url, token=creds.token, ca_file=str(creds.ca_cert)),
+                                  self.server)
         # The embedded agents share one watch of bound pods.
         self.pod_source = PodSource(self.client)
         self.controller_log = controlplane.install_controller_log(d)

@@ -266,10 +266,6 @@ def wait_gone(cluster: RunningCluster, selector: str, ns: str = "default", timeo
              message=f"no pods {selector} in {ns}")
 
 
-def ds_status(cluster: RunningCluster, name: str, ns: str = "default") -> dict:
-    return cluster.kubectl_json("get", "ds", name, "-n", ns).get("status") or {}
-
-
 def wait_rolled_out(cluster: RunningCluster, name: str, ns: str = "default", timeout: float = 90) -> dict:
     def check():
         ds = cluster.kubectl_json("get", "ds", name, "-n", ns)
@@ -376,15 +372,6 @@ class PodRecorder:
             missing = sum(1 for n in nodes if not any(is_ready(p) for p in state.get(n, [])))
             worst = max(worst, missing)
         return worst
-
-    def ready_order(self, label: str, value: str) -> list[str]:
-        """Nodes in the order their pod with label=value first became Ready."""
-        order: list[str] = []
-        for _, kind, pod in self.events:
-            if kind != "DELETED" and (pod["metadata"].get("labels") or {}).get(label) == value \
-                    and is_ready(pod) and node_of(pod) not in order:
-                order.append(node_of(pod))
-        return order
 
     def created(self, label: str, value: str) -> list[tuple[float, str]]:
         """(time first seen, node) of each pod with label=value, in creation order."""

@@ -185,6 +185,11 @@ def invalid_object(kind: str, group: str, name: str, errors: list[FieldError]) -
     return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {summary}', details)
 
 
+def path_not_found() -> ApiError:
+    """An unknown URL: upstream always sends (empty) details here, and kubectl relies on it."""
+    return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
 def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 

@@ -177,7 +177,7 @@ class ApiServer:
             if len(parts) == 1:
                 return _json_response(discovery.api_versions())
             if parts[1] != "v1":
-                raise errors.not_found("", "", request.path)
+                raise errors.path_not_found()
             if len(parts) == 2:
                 return _json_response(self._resource_list("v1"))
             return await self._resource(request, "v1", parts[2:])
@@ -187,17 +187,17 @@ class ApiServer:
             if len(parts) == 2:
                 doc = discovery.api_group(self.kinds, parts[1], self.extra_groups)
                 if doc is None:
-                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                    raise errors.path_not_found()
                 return _json_response(doc)
             gv = f"{parts[1]}/{parts[2]}"
             if len(parts) == 3:
                 if gv not in self.by_gv and (parts[1], parts[2]) not in self.extra_groups:
-                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                    raise errors.path_not_found()
                 return _json_response(self._resource_list(gv))
             if gv in self.extra_apis:
                 return await self.extra_apis[gv](request, parts[3:])
             return await self._resource(request, gv, parts[3:])
-        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        raise errors.path_not_found()
 
     def _resource_list(self, gv: str) -> dict:
         doc = discovery.resource_list(gv, list(self.by_gv.get(gv, {}).values()))
@@ -217,14 +217,14 @@ class ApiServer:
             body = openapi.v3_group_version_bytes(tuple(self.kinds), "/".join(parts[2:]))
             if body is not None:
                 return web.Response(body=body, content_type=JSON)
-        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        raise errors.path_not_found()
 
     # ------------------------------------------------------------- resources
 
     def _route(self, gv: str, rest: list[str]) -> Route:
         kinds = self.by_gv.get(gv)
         if kinds is None:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise errors.path_not_found()
         watch = False
         if rest and rest[0] == "watch":
             watch, rest = True, rest[1:]
@@ -232,14 +232,14 @@ class ApiServer:
         if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] in kinds and kinds[rest[2]].namespaced:
             ns, rest = rest[1], rest[2:]
         if not rest or rest[0] not in kinds or len(rest) > 3:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise errors.path_not_found()
         kind = kinds[rest[0]]
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         if kind.namespaced and name is not None and ns is None:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise errors.path_not_found()
         if sub is not None and sub not in kind.subresources:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise errors.path_not_found()
         return Route(kind, ns, name, sub, watch)
 
     def _write_options(self, request: web.Request) -> WriteOptions:

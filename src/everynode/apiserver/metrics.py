@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from everynode.api import selectors
+from everynode.api import errors, selectors
 from everynode.api.errors import ApiError
 from everynode.apiserver.objects import now_rfc3339
 from everynode.apiserver.podlogs import node_endpoint
@@ -148,7 +148,7 @@ class MetricsApi:
         if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] == "pods":
             namespace, rest = rest[1], rest[2:]
         if not rest or rest[0] != "pods" or len(rest) > 2:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise errors.path_not_found()
         if len(rest) == 2:
             name = rest[1]
         items = []

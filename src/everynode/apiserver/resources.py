@@ -125,7 +125,8 @@ class Resources:
 
     # ---------------------------------------------------------------- decoding
 
-    def decode_object(self, kind: Kind, body: Any, opts: WriteOptions) -> tuple[Obj, list[str]]:
+    def decode_object(self, kind: Kind, body: Any, opts: WriteOptions,
+                      from_patch: bool = False) -> tuple[Obj, list[str]]:
         """Check type meta and schema of a request body; returns (object, warnings)."""
         if not isinstance(body, dict):
             raise errors.bad_request(
@@ -159,7 +160,11 @@ class Resources:
         if unknown:
             msgs = [f'unknown field "{u}"' for u in unknown]
             if opts.field_validation == "Strict":
-                raise errors.bad_request("strict decoding error: " + ", ".join(msgs))
+                # A request body fails in the decoder (upstream prefixes the codec's words);
+                # a patched object fails after the patch, without them.
+                prefix = "" if from_patch else (f'{kind.kind} in version "{kind.version}" cannot be '
+                                                f"handled as a {kind.kind}: ")
+                raise errors.bad_request(prefix + "strict decoding error: " + ", ".join(msgs))
             if opts.field_validation == "Warn":
                 warnings.extend(msgs)
         return obj, warnings
@@ -330,7 +335,7 @@ class Resources:
 
         def apply(current: Obj) -> Obj:
             patched = patching.apply_patch(content_type, current, raw, kind.type_name)
-            obj, warns = self.decode_object(kind, patched, opts)
+            obj, warns = self.decode_object(kind, patched, opts, from_patch=True)
             warnings[:] = warns
             meta = obj["metadata"]
             if meta.get("name") != name:

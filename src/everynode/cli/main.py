@@ -279,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     node_cli.add_parser(sub, data_dir_arg)
 
+    from everynode.cli import bench as bench_cli
+
+    bench_cli.add_parser(sub)
+
     kc = sub.add_parser("kubectl", help="run the bundled kubectl against the cluster", add_help=False)
     data_dir_arg(kc)
     return p
@@ -308,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         from everynode.cli import node as node_cli
 
         return node_cli.run(args)
+    if args.command == "bench":
+        from everynode.cli import bench as bench_cli
+
+        return bench_cli.run(args)
     return 2
 
 

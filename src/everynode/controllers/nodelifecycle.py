@@ -103,6 +103,10 @@ def eviction_delay(pod: dict, taints: list[dict], now: float) -> float | None:
 
 class NodeLifecycleController(Controller):
     name = "node-lifecycle-controller"
+
+    @property
+    def component(self) -> str:
+        return "node-controller"  # the event source upstream uses
     workers = 2
 
     def __init__(self, client, informers, grace_period: float = 40.0, monitor_period: float = 5.0,
@@ -116,10 +120,16 @@ class NodeLifecycleController(Controller):
         self.monitor_period = monitor_period
         self.startup_grace = startup_grace
         self.started = time.time()
-        self.nodes.on_add.append(lambda n: self.queue.add(("node", n["metadata"]["name"])))
+        self.nodes.on_add.append(self._node_added)
         self.nodes.on_update.append(lambda o, n: self.queue.add(("node", n["metadata"]["name"])))
         self.pods.on_add.append(self._pod_changed)
         self.pods.on_update.append(lambda o, n: self._pod_changed(n))
+
+    def _node_added(self, node: dict) -> None:
+        name = node["metadata"]["name"]
+        ref = {"kind": "Node", "apiVersion": "v1", "metadata": {"name": name, "uid": node["metadata"]["uid"]}}
+        self.recorder.event(ref, "Normal", "RegisteredNode", f"Node {name} event: Registered Node {name} in Controller")
+        self.queue.add(("node", name))
 
     def _pod_changed(self, pod: dict) -> None:
         node = (pod.get("spec") or {}).get("nodeName")

@@ -127,6 +127,7 @@ class NodeAgent:
         if client.config.ca_file and os.path.exists(client.config.ca_file):
             self.ca_pem = Path(client.config.ca_file).read_bytes()
         self.pods_running = False
+        self._latest_lease: dict | None = None
 
     # -------------------------------------------------------------- the Node
 
@@ -181,8 +182,17 @@ class NodeAgent:
             },
         }
 
+    def _startup_events(self) -> None:
+        """The events a kubelet records when it starts and its node turns Ready."""
+        name = self.config.name
+        self.events.emit_node("Normal", "Starting", "Starting kubelet.")
+        self.events.emit_node("Normal", "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
+        for reason in ("NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"):
+            self.events.emit_node("Normal", reason, f"Node {name} status is now: {reason}")
+
     async def register(self) -> None:
         node = self._node_object()
+        self._startup_events()
         try:
             await self.client.create("nodes", node)
             log.info("registered node %s", self.config.name)
@@ -213,6 +223,16 @@ class NodeAgent:
 
     async def renew_lease(self) -> None:
         lease = self._lease()
+        latest = self._latest_lease
+        if latest is not None:
+            # As the kubelet's lease controller: update from the last lease written, one request;
+            # on any failure (conflict, deleted) fall back to get-or-create.
+            latest["spec"] = {**(latest.get("spec") or {}), **lease["spec"]}
+            try:
+                self._latest_lease = await self.client.replace("leases", latest)
+                return
+            except ApiError:
+                self._latest_lease = None
         try:
             current = await self.client.get("leases", self.config.name, "kube-node-lease")
         except ApiError as exc:
@@ -222,10 +242,10 @@ class NodeAgent:
             lease["metadata"]["ownerReferences"] = [{
                 "apiVersion": "v1", "kind": "Node", "name": self.config.name,
                 "uid": node["metadata"]["uid"]}]
-            await self.client.create("leases", lease, "kube-node-lease")
+            self._latest_lease = await self.client.create("leases", lease, "kube-node-lease")
             return
         current["spec"] = {**(current.get("spec") or {}), **lease["spec"]}
-        await self.client.replace("leases", current)
+        self._latest_lease = await self.client.replace("leases", current)
 
     async def update_status(self) -> None:
         node = await self.client.get("nodes", self.config.name)

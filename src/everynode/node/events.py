@@ -43,11 +43,22 @@ class PodEvents:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    def emit_node(self, type_: str, reason: str, message: str) -> None:
+        """An event about this node (the kubelet names the node by name in uid too)."""
+        if not self.enabled:
+            return
+        node = {"kind": "Node", "metadata": {"name": self.node, "uid": self.node, "namespace": "default"}}
+        task = asyncio.create_task(self._write(node, type_, reason, message, None))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
     async def _write(self, pod: dict, type_: str, reason: str, message: str, container: str | None) -> None:
         meta = pod.get("metadata") or {}
         ns = meta.get("namespace") or "default"
-        involved = {"kind": "Pod", "namespace": ns, "name": meta.get("name"), "uid": meta.get("uid"),
-                    "apiVersion": "v1"}
+        kind = pod.get("kind") or "Pod"
+        involved = {"kind": kind, "namespace": ns if kind == "Pod" else None, "name": meta.get("name"),
+                    "uid": meta.get("uid"), "apiVersion": "v1"}
+        involved = {k: v for k, v in involved.items() if v is not None}
         fp = field_path(pod, container)
         if fp:
             involved["fieldPath"] = fp

@@ -7,8 +7,9 @@ manifest (a changed manifest is a new pod) and it tolerates every
 NoExecute taint. The agent runs it like any pod and keeps a *mirror pod* in
 the API (annotation ``kubernetes.io/config.mirror``, owned by the Node)
 carrying its status. Deleting the mirror only makes the agent recreate it;
-removing the manifest stops the pod and deletes the mirror. The directory
-is read every 20 s, and at once when a mirror changes.
+removing the manifest stops the pod and deletes the mirror. Changes to the
+directory are noticed within a second (its listing is compared every half
+second), everything is re-read every 20 s, and at once when a mirror changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import copy
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,7 @@ Obj = dict[str, Any]
 MIRROR = "kubernetes.io/config.mirror"
 HASH = "kubernetes.io/config.hash"
 CHECK_PERIOD = 20.0
+WATCH_PERIOD = 0.5  # how often the manifest directory's listing is compared
 
 
 def static_pod(doc: Obj, node: str) -> Obj | None:
@@ -148,11 +151,31 @@ class StaticPods:
                 raise
             except Exception:
                 log.exception("static pods of %s: sync failed", self.agent.config.name)
+            await self._wait_for_change()
+            self._wake.clear()
+
+    def _dir_stamp(self) -> tuple:
+        """Names, sizes and mtimes of the manifests: cheap to read, changes with any edit."""
+        try:
+            return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
+                                for e in os.scandir(self.dir) if e.is_file()))
+        except OSError:
+            return ()
+
+    async def _wait_for_change(self) -> None:
+        """Like the kubelet's inotify source: react within a second to manifest edits,
+        and re-read everything every CHECK_PERIOD regardless."""
+        stamp = self._dir_stamp()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CHECK_PERIOD
+        while loop.time() < deadline:
             try:
-                await asyncio.wait_for(self._wake.wait(), CHECK_PERIOD)
+                await asyncio.wait_for(self._wake.wait(), WATCH_PERIOD)
+                return
             except TimeoutError:
                 pass
-            self._wake.clear()
+            if self._dir_stamp() != stamp:
+                return
 
     async def sync(self) -> None:
         desired = read_manifests(self.dir, self.agent.config.name)

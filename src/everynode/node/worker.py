@@ -410,7 +410,8 @@ class PodWorker:
             image=image, argv=argv, env=env,
             log_path=container_log_path(ag.root_dir, self.namespace, self.name, self.uid, name, attempt),
             working_dir=c.get("workingDir") or None, mounts=mounts, hostname=hostname,
-            hosts_file=write_hosts_file(pod_dir, ip, hostname, self._host_network()),
+            hosts_file=(write_hosts_file(pod_dir, ip, hostname, self._host_network())
+                        if runtime.writes_files else None),
             cpu_limit_milli=_milli(limits.get("cpu")), memory_limit=_bytes(limits.get("memory")),
             cpu_request_milli=_milli(requests.get("cpu", limits.get("cpu"))),
             run_as_user=sc.get("runAsUser"), run_as_group=sc.get("runAsGroup"),
@@ -418,7 +419,8 @@ class PodWorker:
                 "supplementalGroups") or []))
         self._warn_unenforced(c, limits)
         handle = await runtime.start(cfg)
-        ag.link_container_log(cfg)
+        if runtime.writes_files:
+            ag.link_container_log(cfg)
         if cs.current is not None and cs.current.exited:
             cs.previous = cs.current
         cs.current = handle.run

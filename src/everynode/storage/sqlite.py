@@ -135,6 +135,7 @@ class _Watcher(Watch):
 class _Stats:
     commits: int = 0
     writes: int = 0
+    bytes: int = 0
     commit_seconds: float = 0.0
     batches: list[int] = field(default_factory=list)
 
@@ -320,6 +321,7 @@ class SqliteStore(Store):
             return
         self.stats.commits += 1
         self.stats.writes += len(rows)
+        self.stats.bytes += sum(len(r[4]) for r in rows if r[0] == "put")
         self.stats.commit_seconds += time.perf_counter() - started
         self._rev = rev
         for op, ev in events:

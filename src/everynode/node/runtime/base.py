@@ -130,3 +130,5 @@ class Runtime(abc.ABC):
         """The agent stops: release what is left (containers are already stopped)."""
 
     probes_real = True  # False: probes always succeed (simulated)
+    # False: containers leave no files behind (no /etc/hosts to mount, no log file to link)
+    writes_files = True

@@ -63,6 +63,7 @@ class SimHandle(RunHandle):
 class SimulatedRuntime(Runtime):
     name = "simulated"
     probes_real = False
+    writes_files = False  # logs are synthesised; nothing on disk per container
 
     def __init__(self, catalog: Catalog, node: str, startup: str = "1", failure_rate: float = 0.0,
                  seed: int | None = None):
