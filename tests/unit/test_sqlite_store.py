@@ -126,3 +126,53 @@ def test_watch_from_compacted_revision_fails(tmp_path):
         s2.watch("pods/", 5).close()
         await s2.close()
     run(main())
+
+
+def test_a_bad_value_fails_its_write_but_not_the_store(tmp_path):
+    from everynode.storage.interface import StorageError
+
+    async def main():
+        s = SqliteStore(tmp_path / "db")
+        await s.start()
+        with pytest.raises(StorageError):
+            await s.create("pods/ns/bad", {"metadata": {"name": "bad"}, "x": {1: "not a str key"}})
+        e = await asyncio.wait_for(s.create("pods/ns/good", obj("good")), 5)
+        assert e.value["metadata"]["name"] == "good"
+        await asyncio.wait_for(s.close(), 5)
+    run(main())
+
+
+def test_close_drains_every_queued_write(tmp_path):
+    from everynode.storage.interface import StorageError
+
+    async def main():
+        s = SqliteStore(tmp_path / "db")
+        await s.start()
+        writes = [asyncio.ensure_future(s.create(f"pods/ns/p{i}", obj(f"p{i}"))) for i in range(3000)]
+        await asyncio.sleep(0)
+        await asyncio.wait_for(s.close(), 30)
+        assert all(w.done() and not w.exception() for w in writes)
+        with pytest.raises(StorageError):
+            await s.create("pods/ns/late", obj("late"))
+        s2 = SqliteStore(tmp_path / "db")
+        await s2.start()
+        assert s2.count("pods/") == 3000
+        await s2.close()
+    run(main())
+
+
+def test_history_window_is_bounded_by_count_and_age(tmp_path):
+    async def main():
+        s = SqliteStore(tmp_path / "db", history=3)
+        await s.start()
+        for i in range(5):
+            await s.create(f"pods/ns/p{i}", obj(f"p{i}"))
+        with pytest.raises(Compacted):
+            s.watch("pods/", 1)
+        s.watch("pods/", 2).close()
+        s.history_seconds = 0.0
+        await s.create("pods/ns/p9", obj("p9"))
+        with pytest.raises(Compacted):
+            s.watch("pods/", 5)
+        await s.close()
+    run(main())

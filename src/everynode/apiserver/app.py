@@ -11,7 +11,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -95,6 +95,10 @@ def _render(obj: Any, neg: Negotiated, status: int = 200, warnings: list[str] | 
 
 def _warning_header(warnings: list[str]) -> str:
     return ", ".join('299 - ' + orjson.dumps(w).decode() for w in warnings)
+
+
+async def _one_chunk(chunk: bytes) -> AsyncIterator[bytes]:
+    yield chunk
 
 
 def _bool_param(value: str | None) -> bool:
@@ -264,6 +268,7 @@ class ApiServer:
             return await self.sub_handlers[(kind.plural, r.subresource)](request, kind, r.namespace, r.name)
         if r.subresource in ("binding", "eviction") and method == "POST":
             return await self._pod_subresource_post(request, kind, r)
+        self._check_method(kind, r, method)
         if method == "GET":
             if r.watch or _bool_param(q.get("watch")):
                 return await self._watch(request, kind, r, neg)
@@ -304,6 +309,27 @@ class ApiServer:
             objs = await self.resources.delete_collection(kind, r.namespace, flt, options)
             return _json_response(self._list_body_from_objs(kind, objs))
         raise errors.method_not_allowed("the server does not allow this method on the requested resource")
+
+    @staticmethod
+    def _check_method(kind: Kind, r: Route, method: str) -> None:
+        """405 for what upstream does not route: writes to the all-namespaces path,
+        verbs a subresource does not have, deletecollection a kind does not offer."""
+        not_allowed = errors.method_not_allowed("the server does not allow this method on the requested "
+                                                "resource")
+        if r.subresource is not None:
+            allowed = {"get": "GET", "patch": "PATCH", "update": "PUT", "create": "POST"}
+            verbs = discovery.SUBRESOURCE_VERBS.get(r.subresource, ("get",))
+            if method not in {allowed[v] for v in verbs if v in allowed}:
+                raise not_allowed
+            return
+        if kind.namespaced and r.namespace is None and method != "GET":
+            raise not_allowed
+        if method == "DELETE" and r.name is None and "deletecollection" not in kind.verbs:
+            raise not_allowed
+        if method in ("PUT", "PATCH") and r.name is None:
+            raise not_allowed
+        if method == "POST" and r.name is not None:
+            raise not_allowed
 
     def _object_response(self, obj: dict, kind: Kind, neg: Negotiated, status: int,
                          warnings: list[str]) -> web.Response:
@@ -348,7 +374,8 @@ class ApiServer:
         meta: dict[str, Any] = {"resourceVersion": str(rev)}
         if cont:
             meta["continue"] = cont
-            meta["remainingItemCount"] = remaining
+            if flt.empty:  # with selectors the count is unknown upstream, and omitted
+                meta["remainingItemCount"] = remaining
         if neg.table:
             return self._table_response([e.value for e in entries], kind, neg, meta,
                                         q.get("includeObject", "Metadata"))
@@ -381,7 +408,38 @@ class ApiServer:
     # ------------------------------------------------------------------ watch
 
     async def _watch(self, request: web.Request, kind: Kind, r: Route, neg: Negotiated) -> web.StreamResponse:
-        q = request.query
+        await self.wait_for_revision(request.query.get("resourceVersion", ""))
+        stream = await self.watch_stream(request.query, kind, r, neg)  # bad parameters fail before any output
+        resp = web.StreamResponse(status=200)
+        resp.content_type = JSON
+        if neg.table:
+            resp.headers["Content-Type"] = f"application/json;as=Table;v={neg.table_version};g=meta.k8s.io"
+        resp.enable_chunked_encoding()
+        try:
+            await resp.prepare(request)
+            async for chunk in stream:
+                await resp.write(chunk)
+            await resp.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            await stream.aclose()
+        return resp
+
+    async def wait_for_revision(self, rv_param: str, wait: float = 3.0) -> None:
+        """A watch from a revision not yet reached waits briefly for it, as upstream's
+        watch cache does (then watch_stream answers 'Too large resource version')."""
+        try:
+            want = int(rv_param)
+        except ValueError:
+            return
+        deadline = time.monotonic() + wait
+        while want > self.store.revision and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def watch_stream(self, q, kind: Kind, r: Route, neg: Negotiated) -> AsyncIterator[bytes]:
+        """The body of a watch response as chunks of JSON lines. Parameters are checked and the
+        store watch is opened now; the chunks follow as events arrive."""
         flt = make_filter(kind, q.get("labelSelector"), q.get("fieldSelector"), r.name)
         rv_param = q.get("resourceVersion", "")
         timeout = _int_param(q, "timeoutSeconds")
@@ -392,27 +450,28 @@ class ApiServer:
         include_object = q.get("includeObject", "Metadata")
         prefix = prefix_of(kind, r.namespace)
         initial: list = []
-        if rv_param in ("", "0") or _bool_param(send_initial):
+        explicit_no_initial = send_initial is not None and not _bool_param(send_initial)
+        if (rv_param in ("", "0") and not explicit_no_initial) or _bool_param(send_initial):
             entries, start_rev = self.store.list(prefix)
             initial = [e for e in entries if flt.matches(kind, e.value)]
+        elif rv_param in ("", "0"):
+            start_rev = self.store.revision
         else:
             try:
                 start_rev = int(rv_param)
             except ValueError:
                 raise errors.bad_request(f'invalid resource version: "{rv_param}"') from None
-        resp = web.StreamResponse(status=200)
-        resp.content_type = JSON
-        if neg.table:
-            resp.headers["Content-Type"] = f"application/json;as=Table;v={neg.table_version};g=meta.k8s.io"
-        resp.enable_chunked_encoding()
+            if start_rev > self.store.revision:
+                raise ApiError(504, "Timeout", "Too large resource version: "
+                               f"{start_rev}, current: {self.store.revision}",
+                               {"causes": [{"reason": "ResourceVersionTooLarge",
+                                            "message": "Too large resource version"}],
+                                "retryAfterSeconds": 1})
         try:
             watch = self.store.watch(prefix, start_rev)
         except Compacted as exc:
-            await resp.prepare(request)
             status = errors.gone(f"too old resource version: {exc.requested} ({exc.oldest})").status()
-            await resp.write(orjson.dumps({"type": "ERROR", "object": status}) + b"\n")
-            await resp.write_eof()
-            return resp
+            return _one_chunk(orjson.dumps({"type": "ERROR", "object": status}) + b"\n")
         state = {"columns_sent": False}
 
         def encode(ev_type: str, obj: dict, raw: bytes | None) -> bytes:
@@ -425,41 +484,58 @@ class ApiServer:
                 raw = orjson.dumps(obj)
             return b'{"type":"' + ev_type.encode() + b'","object":' + raw + b"}\n"
 
-        try:
-            await resp.prepare(request)
-            chunks = [encode("ADDED", e.value, e.raw) for e in initial]
-            if _bool_param(send_initial) and bookmarks:
-                chunks.append(self._bookmark(kind, start_rev, initial_end=True))
-            if chunks:
-                await resp.write(b"".join(chunks))
-            deadline = time.monotonic() + timeout
-            next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
-            last_rev = start_rev
-            while True:
-                now = time.monotonic()
-                if now >= deadline or self.stopping.is_set():
-                    break
-                wait = min(deadline, next_bookmark) - now
-                batch = await watch.poll(min(wait, 5.0))
-                if batch is None:
-                    break
-                out = []
-                for ev in batch:
-                    last_rev = ev.rev
-                    line = self._event_line(kind, flt, ev, encode)
-                    if line:
-                        out.append(line)
-                if bookmarks and time.monotonic() >= next_bookmark:
-                    out.append(self._bookmark(kind, max(last_rev, self.store.revision)))
-                    next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
-                if out:
-                    await resp.write(b"".join(out))
-            await resp.write_eof()
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        finally:
-            watch.close()
-        return resp
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                first = [encode("ADDED", e.value, e.raw) for e in initial]
+                if _bool_param(send_initial) and bookmarks:
+                    first.append(self._bookmark(kind, start_rev, initial_end=True))
+                if first:
+                    yield b"".join(first)
+                deadline = time.monotonic() + timeout
+                next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+                last_rev = start_rev
+                while True:
+                    now = time.monotonic()
+                    if now >= deadline or self.stopping.is_set():
+                        break
+                    wait = min(deadline, next_bookmark) - now
+                    batch = await watch.poll(min(wait, 5.0))
+                    if batch is None:
+                        break
+                    out = []
+                    for ev in batch:
+                        last_rev = ev.rev
+                        line = self._event_line(kind, flt, ev, encode)
+                        if line:
+                            out.append(line)
+                    if bookmarks and time.monotonic() >= next_bookmark:
+                        out.append(self._bookmark(kind, max(last_rev, self.store.revision)))
+                        next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+                    if out:
+                        yield b"".join(out)
+            finally:
+                watch.close()
+
+        return chunks()
+
+    async def local_watch(self, request) -> AsyncIterator[bytes]:
+        """A watch for a client in this process (``client/local.py``, a request without a
+        transport): the same authentication, routing and stream as over HTTP. Raises ApiError
+        where HTTP would answer 4xx."""
+        if not self._authenticated(request):
+            raise errors.unauthorized()
+        parts = [unquote(p) for p in request.path.strip("/").split("/") if p]
+        if len(parts) >= 3 and parts[0] == "api" and parts[1] == "v1":
+            gv, rest = "v1", parts[2:]
+        elif len(parts) >= 4 and parts[0] == "apis":
+            gv, rest = f"{parts[1]}/{parts[2]}", parts[3:]
+        else:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        r = self._route(gv, rest)
+        assert r.kind is not None
+        if request.method != "GET" or r.subresource is not None:
+            raise errors.bad_request("not a watch request")
+        return await self.watch_stream(request.query, r.kind, r, _negotiate(request.headers.get("Accept")))
 
     @staticmethod
     def _event_line(kind: Kind, flt: Filter, ev: Event, encode) -> bytes | None:
@@ -476,8 +552,11 @@ class ApiServer:
             return encode("MODIFIED", ev.entry.value, ev.entry.raw)
         if now_match:
             return encode("ADDED", ev.entry.value, ev.entry.raw)
-        if was:
-            return encode("DELETED", ev.entry.value, ev.entry.raw)
+        if was and ev.prev is not None:
+            # Leaving the selection: upstream sends the previous state at the new revision.
+            gone = dict(ev.prev.value)
+            gone["metadata"] = dict(gone["metadata"], resourceVersion=str(ev.rev))
+            return encode("DELETED", gone, None)
         return None
 
     @staticmethod

@@ -48,9 +48,10 @@ def parse(raw: bytes, content_type: str | None) -> Any:
         raise errors.bad_request("the request body is empty")
     if mt in ("application/yaml", "application/x-yaml", "text/yaml"):
         try:
-            return yaml.load(raw, Loader=_YamlLoader)
+            doc = yaml.load(raw, Loader=_YamlLoader)
         except yaml.YAMLError as exc:
             raise errors.bad_request(f"error converting YAML to JSON: {exc}") from None
+        return yaml_to_json(doc)
     if mt in ("", "application/json", "*/*", "text/plain") or mt.endswith("+json"):
         try:
             return orjson.loads(raw)
@@ -63,6 +64,53 @@ def parse(raw: bytes, content_type: str | None) -> Any:
     raise errors.unsupported_media_type(mt)
 
 
+# A YAML document may alias the same node many times; expanded, 500 bytes can
+# become billions of nodes. Upstream refuses excessive aliasing; so do we.
+MAX_YAML_NODES = 1_000_000
+MAX_DEPTH = 200
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def yaml_to_json(doc: Any) -> Any:
+    """What sigs.k8s.io/yaml's YAMLToJSON gives: string keys, JSON values only,
+    bounded size (aliases counted as expanded) and depth."""
+    budget = [MAX_YAML_NODES]
+
+    def conv(v: Any, depth: int) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise errors.bad_request("error converting YAML to JSON: the document is too large once "
+                                     "its aliases are expanded")
+        if depth > MAX_DEPTH:
+            raise errors.bad_request("error converting YAML to JSON: the document is nested too deeply")
+        if isinstance(v, dict):
+            return {_yaml_key(k): conv(x, depth + 1) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x, depth + 1) for x in v]
+        if isinstance(v, bool) or v is None or isinstance(v, str | float):
+            return v
+        if isinstance(v, int):
+            if not INT64_MIN <= v <= INT64_MAX:
+                raise errors.bad_request(f"error converting YAML to JSON: integer {v} is out of range")
+            return v
+        if hasattr(v, "isoformat"):  # YAML timestamps and dates are strings in JSON
+            return v.isoformat()
+        raise errors.bad_request(f"error converting YAML to JSON: unsupported value of type "
+                                 f"{type(v).__name__}")
+
+    return conv(doc, 0)
+
+
+def _yaml_key(k: Any) -> str:
+    if isinstance(k, str):
+        return k
+    if isinstance(k, bool):
+        return "true" if k else "false"
+    if isinstance(k, int | float) or k is None:
+        return "null" if k is None else str(k)
+    raise errors.bad_request(f"error converting YAML to JSON: unsupported map key of type {type(k).__name__}")
+
+
 _GO_TYPE = {"integer": "int64", "number": "float64", "boolean": "bool", "string": "string",
             "date-time": "Time", "quantity": "Quantity", "int-or-string": "IntOrString"}
 
@@ -71,8 +119,11 @@ def _type_ok(typ: str, value: Any) -> bool:
     if value is None or typ == "any":
         return True
     if typ == "integer":
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, float):
+            return value.is_integer() and INT64_MIN <= value <= INT64_MAX
+        return isinstance(value, int) and INT64_MIN <= value <= INT64_MAX
     if typ == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
     if typ == "boolean":
@@ -138,6 +189,15 @@ def _compiled(typ: str) -> tuple[str, str]:
     return ("object", typ)
 
 
+def _zero(form: tuple[str, str]) -> Any:
+    kind, detail = form
+    if kind == "scalar":
+        return {"integer": 0, "number": 0, "boolean": False}.get(detail, "")
+    if kind == "list":
+        return []
+    return {}
+
+
 def _check_object(type_name: str, obj: dict, path: str, unknown: list[str]) -> None:
     fields = schema.fields(type_name)
     for name in list(obj):
@@ -151,8 +211,13 @@ def _check_object(type_name: str, obj: dict, path: str, unknown: list[str]) -> N
             continue
         form, detail = _compiled(typ)
         if form == "scalar" and type(value) in _SCALAR_TYPES[detail] and type(value) is not bool \
+                and (detail != "integer" or type(value) is int and INT64_MIN <= value <= INT64_MAX) \
                 or form == "scalar" and detail == "boolean" and type(value) is bool:
             continue  # the common case, without building the path
+        if detail == "integer" and type(value) is float and value.is_integer() \
+                and INT64_MIN <= value <= INT64_MAX:
+            obj[name] = int(value)  # 3.0 is the integer 3 to Go's decoder
+            continue
         _check_value(typ, value, f"{path}.{name}" if path else name, unknown, type_name)
 
 
@@ -163,9 +228,13 @@ def _check_value(typ: str, value: Any, path: str, unknown: list[str], owner: str
         raise TypeMismatch(path, value, typ, owner.removeprefix("V1").removeprefix("CoreV1"))
     form, el = _compiled(typ)
     if form == "list":
-        if _compiled(el)[0] in ("scalar", "any"):
+        el_form = _compiled(el)
+        for i, item in enumerate(value):
+            if item is None and el_form[0] != "any":
+                value[i] = item = _zero(el_form)  # Go decodes null items as zero values
+        if el_form[0] in ("scalar", "any"):
             for i, item in enumerate(value):
-                if item is not None and not _type_ok(el, item):
+                if not _type_ok(el, item):
                     raise TypeMismatch(f"{path}[{i}]", item, el, owner.removeprefix("V1"))
             return
         for i, item in enumerate(value):

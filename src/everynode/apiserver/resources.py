@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,12 @@ from everynode.apiserver.objects import (
 )
 from everynode.storage.interface import Entry, KeyExists, KeyNotFound, Obj, RevisionConflict, Store
 
-MAX_UPDATE_RETRIES = 20
+log = logging.getLogger("everynode.apiserver")
+
+# Unconditional updates retry on a revision conflict until they win, as upstream's
+# GuaranteedUpdate does; each retry waits for another writer's commit, so this
+# bound is only a guard against a livelock, never reached in practice.
+MAX_UPDATE_RETRIES = 10_000
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 
 
@@ -104,6 +110,8 @@ class Resources:
             try:
                 token = orjson.loads(base64.urlsafe_b64decode(continue_token.encode()))
                 start_key, rev = token["start"], int(token["rv"])
+                if not isinstance(start_key, str):
+                    raise TypeError("start")
             except Exception:
                 raise errors.bad_request("continue key is not valid: incorrect encoded start "
                                          "resourceVersion (version meta.k8s.io/v1)") from None
@@ -111,7 +119,7 @@ class Resources:
             entries = [e for e in entries if flt.matches(kind, e.value)]
         if start_key is not None:
             entries = [e for e in entries if self._entry_key(kind, e) > start_key]
-        if limit and len(entries) > limit:
+        if limit > 0 and len(entries) > limit:
             page = entries[:limit]
             last = self._entry_key(kind, page[-1])
             token = base64.urlsafe_b64encode(orjson.dumps({"rv": rev, "start": last})).decode()
@@ -144,7 +152,11 @@ class Resources:
         if body.get("metadata") is not None and not isinstance(body.get("metadata"), dict):
             raise errors.bad_request(f"{kind.kind} in version \"{kind.version}\" cannot be handled as a "
                                      f"{kind.kind}: metadata must be an object")
-        obj = deep_copy(body)
+        try:
+            obj = deep_copy(body)
+        except (orjson.JSONEncodeError, TypeError, ValueError) as exc:
+            raise errors.bad_request(f'{kind.kind} in version "{kind.version}" cannot be handled as a '
+                                     f"{kind.kind}: {exc}") from None
         obj["apiVersion"] = kind.group_version
         obj["kind"] = kind.kind
         obj.setdefault("metadata", {})
@@ -541,7 +553,15 @@ class Resources:
     def _start_namespace_cleanup(self, name: str) -> None:
         if name in self._namespace_cleanups and not self._namespace_cleanups[name].done():
             return
-        self._namespace_cleanups[name] = asyncio.create_task(self._cleanup_namespace(name))
+        task = asyncio.create_task(self._cleanup_namespace(name))
+        self._namespace_cleanups[name] = task
+
+        def restart_on_failure(t: asyncio.Task) -> None:
+            if not t.cancelled() and t.exception() is not None:
+                log.error("namespace %s cleanup failed: %s; retrying", name, t.exception())
+                asyncio.get_running_loop().call_later(1.0, self._start_namespace_cleanup, name)
+
+        task.add_done_callback(restart_on_failure)
 
     async def _cleanup_namespace(self, name: str) -> None:
         """What the namespace controller does: empty the namespace, then finalize it."""
@@ -549,7 +569,8 @@ class Resources:
 
         ns_kind = self.namespace_kind
         assert ns_kind is not None
-        for _attempt in range(600):
+        pause = 0.2
+        while True:
             remaining = 0
             for kind in KINDS:
                 if not kind.namespaced:
@@ -567,7 +588,12 @@ class Resources:
                         pass
             if remaining == 0:
                 break
-            await asyncio.sleep(0.5)
+            # Content with finalizers or pods still terminating: the namespace stays
+            # Terminating until they are gone, however long that takes (as upstream).
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+            if self.store.get(key_of(ns_kind, None, name)) is None:
+                return
         key = key_of(ns_kind, None, name)
         entry = self.store.get(key)
         if entry is None:

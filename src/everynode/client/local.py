@@ -7,19 +7,21 @@ of a 1,000-node DaemonSet creation. ``LocalClient`` hands the very same
 request (method, path, query, headers, JSON body bytes) to the API server's
 request handler instead: authentication, routing, decoding, admission,
 validation, storage and watch notification are exactly those of an HTTP
-request, and the answer is the same status and body bytes. Watches and
-streaming subresources still go over HTTP.
+request, and the answer is the same status and body bytes. Watches read
+the same stream of JSON lines the HTTP handler writes (``watch_stream``);
+streaming subresources (logs, exec, metrics) still go over HTTP.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
-from everynode.client.rest import Client, Config, _api_error
+from everynode.client.rest import Client, Config, Obj, _api_error, path_for
 
 # Paths that stream or are answered outside the REST layer keep using HTTP.
 _HTTP_ONLY = ("/log", "/exec", "/attach", "/portforward", "/proxy", "metrics.k8s.io")
@@ -76,6 +78,23 @@ class LocalClient(Client):
         if resp.status >= 400:
             raise _api_error(resp.status, raw)
         return orjson.loads(raw) if raw else None
+
+
+    async def watch(self, plural: str, namespace: str | None = None, resource_version: str | None = None,
+                    timeout_seconds: int = 300, **params: Any) -> AsyncIterator[Obj]:
+        q = {"watch": "true", "allowWatchBookmarks": "true", "timeoutSeconds": str(timeout_seconds)}
+        if resource_version is not None:
+            q["resourceVersion"] = resource_version
+        q.update({k: _param(v) for k, v in params.items() if v is not None})
+        self.requests += 1
+        stream = await self.server.local_watch(LocalRequest("GET", path_for(plural, namespace), q, dict(self._headers), b""))
+        try:
+            async for chunk in stream:
+                for line in chunk.split(b"\n"):
+                    if line.strip():
+                        yield orjson.loads(line)
+        finally:
+            await stream.aclose()
 
 
 def _param(v: Any) -> str:

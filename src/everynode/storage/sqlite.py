@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,9 +35,12 @@ from everynode.storage.interface import (
     KeyNotFound,
     Obj,
     RevisionConflict,
+    StorageError,
     Store,
     Watch,
 )
+
+log = logging.getLogger("everynode.storage")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -141,9 +145,12 @@ class _Stats:
 
 
 class SqliteStore(Store):
-    def __init__(self, path: str | Path, history: int = 200_000, durable: bool = True):
+    def __init__(self, path: str | Path, history: int = 50_000, durable: bool = True,
+                 history_seconds: float = 300.0):
         self.path = str(path)
         self.history_limit = history
+        self.history_seconds = history_seconds
+        self._log_times: collections.deque[float] = collections.deque()
         self.durable = durable
         self._data: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
         self._rev = 0
@@ -153,6 +160,7 @@ class SqliteStore(Store):
         self._pending: list[_Op] = []
         self._wake: asyncio.Event | None = None
         self._committer: asyncio.Task | None = None
+        self._closing = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
         self.stats = _Stats()
@@ -185,10 +193,10 @@ class SqliteStore(Store):
 
     async def close(self) -> None:
         if self._committer is not None:
-            # let queued writes finish
-            while self._pending:
-                await asyncio.sleep(0.005)
-            self._committer.cancel()
+            # Refuse new writes, let the committer drain the queue and the batch in flight.
+            self._closing = True
+            assert self._wake is not None
+            self._wake.set()
             try:
                 await self._committer
             except asyncio.CancelledError:
@@ -248,6 +256,8 @@ class SqliteStore(Store):
     def _submit(self, kind: str, key: str, value: Obj | None, expected_rev: int | None):
         if self._wake is None:
             raise RuntimeError("store not started")
+        if self._closing:
+            raise StorageError("the store is closing")
         fut = asyncio.get_running_loop().create_future()
         self._pending.append(_Op(kind, key, value, expected_rev, fut))
         self._wake.set()
@@ -271,7 +281,15 @@ class SqliteStore(Store):
             while self._pending:
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
-                await self._commit_batch(loop, batch)
+                try:
+                    await self._commit_batch(loop, batch)
+                except Exception as exc:  # a bad value must not stop the committer for everyone
+                    log.exception("store: a batch of %d writes failed", len(batch))
+                    for op in batch:
+                        if not op.future.done():
+                            op.future.set_exception(StorageError(f"write failed: {exc}"))
+            if self._closing:
+                return
 
     async def _commit_batch(self, loop: asyncio.AbstractEventLoop, batch: list[_Op]) -> None:
         overlay: dict[str, Entry | None] = {}
@@ -360,13 +378,18 @@ class SqliteStore(Store):
 
     def _publish(self, resource: str, rest: str, ev: Event) -> None:
         self._log.append(ev)
+        self._log_times.append(time.monotonic())
         for w in self._watchers.get(resource, ()):
             if w.matches(rest):
                 w.push(ev)
 
     def _trim_history(self) -> None:
-        while len(self._log) > self.history_limit:
+        """Keep at most ``history_limit`` events and none older than ``history_seconds``
+        (etcd is compacted every 5 minutes by the API server upstream)."""
+        horizon = time.monotonic() - self.history_seconds
+        while self._log and (len(self._log) > self.history_limit or self._log_times[0] < horizon):
             self._oldest = self._log.popleft().rev
+            self._log_times.popleft()
 
     def watch(self, prefix: str, after_rev: int) -> Watch:
         if after_rev < self._oldest:
@@ -403,4 +426,5 @@ class SqliteStore(Store):
         rev = min(rev, self._rev)
         while self._log and self._log[0].rev <= rev:
             self._log.popleft()
+            self._log_times.popleft()
         self._oldest = max(self._oldest, rev)

@@ -140,6 +140,7 @@ KIND = Kind(
     short_names=("ns",),
     categories=(),
     subresources=("status", "finalize"),
+    verbs=("create", "delete", "get", "list", "patch", "update", "watch"),  # no deletecollection
     default=default,
     prepare_create=prepare_create,
     prepare_update=prepare_update,

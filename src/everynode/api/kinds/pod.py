@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
+import orjson
+
 from everynode.api.errors import (
     ApiError,
     FieldError,
@@ -182,7 +184,7 @@ def prepare_create(pod: Obj, now: str | None = None) -> None:
 def prepare_update(new: Obj, old: Obj) -> None:
     """The main resource never writes status."""
     if "status" in old:
-        new["status"] = copy.deepcopy(old["status"])
+        new["status"] = _json_copy(old["status"])
     else:
         new.pop("status", None)
 
@@ -190,12 +192,12 @@ def prepare_update(new: Obj, old: Obj) -> None:
 def prepare_status_update(new: Obj, old: Obj) -> None:
     """/status keeps spec, deletionTimestamp and owner references; preserves qosClass and
     observedGeneration values a client left out."""
-    new["spec"] = copy.deepcopy(old.get("spec"))
+    new["spec"] = _json_copy(old.get("spec"))
     meta = new.setdefault("metadata", {})
     old_meta = _d(old.get("metadata"))
     for key in ("deletionTimestamp", "ownerReferences"):
         if key in old_meta:
-            meta[key] = copy.deepcopy(old_meta[key])
+            meta[key] = _json_copy(old_meta[key])
         else:
             meta.pop(key, None)
     status = new.setdefault("status", {})
@@ -569,3 +571,8 @@ KIND = Kind(
     validate_status_update=validate_status_update,
     field_getters=FIELD_GETTERS,
 )
+
+
+def _json_copy(value: Any) -> Any:
+    """Deep copy of stored JSON data; an orjson round trip is several times faster than copy.deepcopy."""
+    return orjson.loads(orjson.dumps(value))
