@@ -34,6 +34,7 @@ log = logging.getLogger("everynode.apiserver")
 
 JSON = "application/json"
 BOOKMARK_INTERVAL = 60.0
+EVENT_TTL = 3600.0
 
 # Extra handlers for subresources served outside the generic REST path
 # (pods/log, pods/eviction, ...): (plural, subresource) -> handler.
@@ -593,6 +594,32 @@ class ApiServer:
 
     # --------------------------------------------------------------- bootstrap
 
+    async def expire_events(self, ttl: float = EVENT_TTL, every: float = 60.0) -> None:
+        """Events live for ``ttl`` seconds (kube-apiserver's --event-ttl, 1 h), then the
+        store drops them, as etcd's lease expiry does (watchers see them DELETED)."""
+        from everynode.apiserver.objects import parse_time
+        from everynode.storage.interface import StorageError
+
+        kind = self.by_gv["v1"]["events"]
+        while not self.stopping.is_set():
+            try:
+                await asyncio.wait_for(self.stopping.wait(), every)
+                return
+            except TimeoutError:
+                pass
+            horizon = time.time() - ttl
+            entries, _ = self.store.list(prefix_of(kind, None))
+            for e in entries:
+                ev = e.value
+                meta = ev.get("metadata") or {}
+                last = (parse_time(ev.get("lastTimestamp")) or parse_time(ev.get("eventTime"))
+                        or parse_time(meta.get("creationTimestamp")) or 0.0)
+                if last < horizon:
+                    try:
+                        await self.store.delete(key_of(kind, meta.get("namespace"), meta["name"]), e.mod_rev)
+                    except StorageError:
+                        pass  # changed or gone meanwhile: looked at again next round
+
     async def bootstrap(self) -> None:
         """Create what a fresh cluster has: system namespaces and priority classes."""
         from everynode.api.kinds import priorityclass
@@ -606,6 +633,7 @@ class ApiServer:
         for pc in priorityclass.builtin_priority_classes():
             if self.store.get(key_of(pc_kind, None, pc["metadata"]["name"])) is None:
                 await self.resources.create(pc_kind, None, pc, WriteOptions())
+        self._event_expiry = asyncio.create_task(self.expire_events(), name="event-ttl")
         # Namespaces left terminating by a previous run finish now.
         entries, _ = self.store.list(prefix_of(ns_kind, None))
         for e in entries:

@@ -44,6 +44,7 @@ class GarbageCollector(Controller):
         # owner uid -> set of (plural, key) of dependents
         self.dependents: dict[str, set[tuple[str, str]]] = defaultdict(set)
         self.uids: dict[str, tuple[str, str]] = {}  # uid -> (plural, key)
+        self._listed: set[str] = set()  # owners whose dependents were read from the API
         for plural, inf in self.infs.items():
             inf.on_add.append(lambda o, p=plural: self._observe(p, None, o))
             inf.on_update.append(lambda old, new, p=plural: self._observe(p, old, new))
@@ -80,6 +81,7 @@ class GarbageCollector(Controller):
         meta = obj["metadata"]
         key = key_of(obj)
         self.uids.pop(meta["uid"], None)
+        self._listed.discard(meta["uid"])
         for ref in self._refs(obj):
             deps = self.dependents.get(ref["uid"])
             if deps is not None:
@@ -147,7 +149,16 @@ class GarbageCollector(Controller):
         if not meta.get("deletionTimestamp"):
             return
         finalizers = meta.get("finalizers") or []
-        deps = await self._live_dependents(meta)
+        if meta["uid"] not in self._listed:
+            # First look at this deletion: read dependents from the API, so one created
+            # just before the owner's deletion cannot be missed; later syncs use the graph.
+            deps = await self._live_dependents(meta)
+            self._listed.add(meta["uid"])
+            for p, dep in deps:
+                self.dependents[meta["uid"]].add((p, key_of(dep)))
+        else:
+            deps = [(p, self.infs[p].get(k)) for p, k in list(self.dependents.get(meta["uid"], ()))]
+            deps = [(p, d) for p, d in deps if d is not None]
         if "orphan" in finalizers:
             for p, dep in deps:
                 await self._remove_refs(p, dep, {meta["uid"]})
@@ -174,8 +185,7 @@ class GarbageCollector(Controller):
         out = []
         for plural in MONITORED:
             namespaced = RESOURCES[plural][1]
-            if namespaced and not owner_meta.get("namespace"):
-                continue
+            # A cluster-scoped owner (a Node) may own objects in any namespace.
             body = await self.client.list(plural, owner_meta.get("namespace") if namespaced else None)
             for item in body.get("items") or []:
                 if any(r.get("uid") == uid for r in self._refs(item)):

@@ -1,0 +1,38 @@
+"""Events expire after the event TTL, as with kube-apiserver's --event-ttl."""
+
+from __future__ import annotations
+
+import asyncio
+
+from everynode.apiserver.app import ApiServer
+from everynode.apiserver.resources import WriteOptions
+from everynode.storage.sqlite import SqliteStore
+
+
+def event(name: str, last: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+            "reason": "R", "message": "m", "type": "Normal", "source": {"component": "test"},
+            "firstTimestamp": last, "lastTimestamp": last, "count": 1}
+
+
+def test_old_events_are_dropped_and_recent_ones_kept(tmp_path):
+    async def main():
+        store = SqliteStore(tmp_path / "db")
+        await store.start()
+        server = ApiServer(store, "token")
+        await server.bootstrap()
+        kind = server.by_gv["v1"]["events"]
+        await server.resources.create(kind, "default", event("old", "2020-01-01T00:00:00Z"), WriteOptions())
+        from everynode.apiserver.objects import now_rfc3339
+
+        await server.resources.create(kind, "default", event("new", now_rfc3339()), WriteOptions())
+        task = asyncio.create_task(server.expire_events(ttl=3600, every=0.05))
+        await asyncio.sleep(0.3)
+        server.stopping.set()
+        await asyncio.wait_for(task, 2)
+        names = [e.value["metadata"]["name"] for e in store.list("events/default/")[0]]
+        assert names == ["new"]
+        await store.close()
+
+    asyncio.run(main())
