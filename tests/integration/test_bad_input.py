@@ -293,3 +293,23 @@ def test_watch_from_a_future_revision_is_too_large(api, namespace):
     future = int(b["metadata"]["resourceVersion"]) + 1_000_000
     s, b = api.call("GET", f"/apis/apps/v1/namespaces/{namespace}/daemonsets?watch=1&resourceVersion={future}")
     assert_status(s, b, 504, "Timeout", "Too large resource version")
+
+
+def test_delete_options_are_type_checked(api, namespace):
+    s, _ = api.call("POST", f"/apis/apps/v1/namespaces/{namespace}/daemonsets", json.dumps(ds("delopt")).encode())
+    assert s == 201
+    s, b = api.call("DELETE", f"/apis/apps/v1/namespaces/{namespace}/daemonsets/delopt",
+                    b'{"gracePeriodSeconds": "x"}')
+    assert_status(s, b, 400, "BadRequest", "gracePeriodSeconds")
+    s, b = api.call("DELETE", f"/apis/apps/v1/namespaces/{namespace}/daemonsets/delopt", b'{"preconditions": "x"}')
+    assert_status(s, b, 400, "BadRequest")
+    s, _ = api.call("GET", f"/apis/apps/v1/namespaces/{namespace}/daemonsets/delopt")
+    assert s == 200
+
+
+def test_put_creates_a_missing_lease(api, namespace):
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": {"name": "put-made", "namespace": namespace}, "spec": {"holderIdentity": "me"}}
+    s, b = api.call("PUT", f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/put-made",
+                    json.dumps(lease).encode())
+    assert s in (200, 201) and b["spec"]["holderIdentity"] == "me"

@@ -352,6 +352,10 @@ class ApiServer:
             body = decode.parse(raw, request.headers.get("Content-Type"))
             if not isinstance(body, dict):
                 raise errors.bad_request("DeleteOptions must be a JSON object")
+            try:
+                decode.check("V1DeleteOptions", body)
+            except decode.TypeMismatch as exc:
+                raise errors.bad_request(f"DeleteOptions cannot be decoded: {exc}") from None
             options.update(body)
         q = request.query
         grace = _int_param(q, "gracePeriodSeconds")

@@ -41,6 +41,8 @@ log = logging.getLogger("everynode.apiserver")
 # bound is only a guard against a livelock, never reached in practice.
 MAX_UPDATE_RETRIES = 10_000
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
+# Kinds whose registry strategy allows PUT to create a missing object (upstream).
+CREATE_ON_UPDATE = ("Lease", "Event")
 
 
 @dataclass
@@ -335,6 +337,9 @@ class Resources:
         if kind.namespaced:
             meta["namespace"] = ns
         want_rv = meta.get("resourceVersion") or None
+        if (kind.kind in CREATE_ON_UPDATE and subresource is None and not want_rv
+                and self.store.get(key_of(kind, ns, name)) is None):
+            return await self.create(kind, ns, obj, opts)
         result = await self._guaranteed_update(kind, ns, name, lambda _cur: deep_copy(obj), want_rv,
                                                opts, subresource)
         return result, warnings
