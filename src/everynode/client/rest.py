@@ -64,10 +64,19 @@ class Config:
 
 
 def _materialise(data_b64: str) -> str:
-    f = tempfile.NamedTemporaryFile(prefix="everynode-", suffix=".pem", delete=False)
-    f.write(base64.b64decode(data_b64))
-    f.close()
-    return f.name
+    """Write inline kubeconfig PEM data to a file ssl can load; one file per content,
+    reused by every later load (no temp file per client)."""
+    import hashlib
+    import os
+
+    data = base64.b64decode(data_b64)
+    path = os.path.join(tempfile.gettempdir(), f"everynode-{hashlib.sha256(data).hexdigest()[:24]}.pem")
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    return path
 
 
 def load_kubeconfig(path: str | Path, context: str | None = None) -> Config:
