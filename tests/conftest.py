@@ -126,4 +126,7 @@ def namespace(cluster, request) -> str:
     name = f"t-{base}-{digest}"
     cluster.kubectl("create", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n")
     yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    # Wait for the namespace to be gone so one test's leftovers never meet the next test.
+    done = cluster.kubectl("delete", "namespace", name, "--timeout=90s", check=False, timeout=120)
+    if done.returncode != 0:
+        print(f"namespace {name} was not deleted in time: {done.stderr.strip()}")

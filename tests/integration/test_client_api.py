@@ -10,6 +10,8 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
+from tests.conftest import wait_for
+
 pytestmark = pytest.mark.integration
 
 
@@ -64,7 +66,14 @@ def test_daemonset_crud_defaults_and_generation(cluster, namespace):
 
 def test_stale_update_conflicts(cluster, namespace):
     apps = client.AppsV1Api(cluster.api_client())
-    apps.create_namespaced_daemon_set(namespace, ds_body("stale"))
+    body = ds_body("stale")
+    # No node matches, so once the controller has written status nothing else modifies the object.
+    body["spec"]["template"]["spec"]["nodeSelector"] = {"no-such-label": "x"}
+    apps.create_namespaced_daemon_set(namespace, body)
+    wait_for(lambda: (apps.read_namespaced_daemon_set("stale", namespace).status or
+                      client.V1DaemonSetStatus(current_number_scheduled=0, desired_number_scheduled=0,
+                                               number_misscheduled=0, number_ready=0)).observed_generation == 1,
+             30, message="daemonset status written")
     first = apps.read_namespaced_daemon_set("stale", namespace)
     second = apps.read_namespaced_daemon_set("stale", namespace)
     first.metadata.labels = {"a": "1"}

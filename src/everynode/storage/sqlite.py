@@ -358,15 +358,23 @@ class SqliteStore(Store):
         assert db is not None
         db.execute("BEGIN IMMEDIATE")
         try:
-            for row in rows:
-                if row[0] == "put":
-                    db.execute(
+            # Runs of puts and deletes go to executemany (one prepared statement, no Python per
+            # row), in order: a key put then deleted in the same batch must end up deleted.
+            i = 0
+            while i < len(rows):
+                op = rows[i][0]
+                j = i
+                while j < len(rows) and rows[j][0] == op:
+                    j += 1
+                if op == "put":
+                    db.executemany(
                         "INSERT INTO kv(key, create_rev, mod_rev, value) VALUES (?,?,?,?) "
                         "ON CONFLICT(key) DO UPDATE SET mod_rev=excluded.mod_rev, value=excluded.value",
-                        row[1:],
+                        [row[1:] for row in rows[i:j]],
                     )
                 else:
-                    db.execute("DELETE FROM kv WHERE key=?", (row[1],))
+                    db.executemany("DELETE FROM kv WHERE key=?", [(row[1],) for row in rows[i:j]])
+                i = j
             db.execute("INSERT INTO meta(name, value) VALUES('rev', ?) "
                        "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (rev,))
             db.execute("COMMIT")
