@@ -376,3 +376,56 @@ def test_second_controller_manager_waits_for_the_lease(cluster, tmp_path):
     after = cluster.kubectl_json("get", "lease", "kube-controller-manager", "-n", "kube-system")
     assert after["spec"]["holderIdentity"] == holder
     assert "started controllers" not in log.read_text()
+
+
+def test_daemon_pod_that_does_not_fit_stays_pending_then_preempts_when_critical(cluster, namespace):
+    """A daemon pod is a normal pod to the scheduler: too big -> Pending with FailedScheduling;
+    system-node-critical -> lower-priority pods on its node are preempted to make room."""
+    import uuid
+
+    from everynode.api.quantity import parse_quantity, to_milli
+    from tests.integration.test_scheduler import free_milli_cpu, pod_manifest
+
+    target = "everynode-worker2"
+    node = cluster.kubectl_json("get", "node", target)
+    biggest = to_milli(parse_quantity(node["status"]["allocatable"]["cpu"]))
+    pin = f"""      nodeSelector:
+        kubernetes.io/hostname: {target}
+"""
+    huge = manifest("toobig", pod_spec=pin).replace(
+        'command: ["sh"', f'resources: {{requests: {{cpu: "{biggest + 1000}m"}}}}\n        command: ["sh"')
+    apply(cluster, namespace, huge)
+    def pending_with_reason():
+        items = pods(cluster, namespace, "app=toobig")
+        if len(items) != 1 or items[0]["spec"].get("nodeName"):
+            return None
+        conds = {c["type"]: c for c in items[0]["status"].get("conditions") or []}
+        return conds.get("PodScheduled", {}).get("reason") == "Unschedulable" and items[0]
+    pod = wait_for(pending_with_reason, 30, message="daemon pod Pending and Unschedulable")
+    events = cluster.kubectl("get", "events", "-n", namespace, "--field-selector",
+                             f"involvedObject.name={pod['metadata']['name']}").stdout
+    assert "FailedScheduling" in events and "Insufficient cpu" in events
+    cluster.kubectl("delete", "ds", "toobig", "-n", namespace)
+
+    free = free_milli_cpu(cluster, node)
+    if free < 600:
+        pytest.skip(f"{target} has only {free}m cpu free")
+    low = f"low-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "-f", "-", input=f"apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\n"
+                                                  f"metadata:\n  name: {low}\nvalue: 10\n")
+    try:
+        cluster.kubectl("apply", "-n", namespace, "-f", "-", input=pod_manifest(
+            "filler", cpu=f"{free - 100}m", pin=target, priority_class=low))
+        wait_for(lambda: cluster.kubectl_json("get", "pod", "filler", "-n", namespace)["spec"].get("nodeName")
+                 == target, 30, message="filler bound")
+        critical_spec = pin + "      priorityClassName: system-node-critical\n"
+        critical = manifest("critical", pod_spec=critical_spec).replace(
+            'command: ["sh"', 'resources: {requests: {cpu: "500m"}}\n        command: ["sh"')
+        apply(cluster, "kube-system", critical.replace("name: critical\n", f"name: critical-{namespace[-6:]}\n", 1)
+              .replace("app: critical", f"app: critical-{namespace[-6:]}"))
+        wait_nodes(cluster, "kube-system", f"app=critical-{namespace[-6:]}", [target], timeout=60)
+        gone = cluster.kubectl("get", "pod", "filler", "-n", namespace, check=False)
+        assert gone.returncode != 0 and "NotFound" in gone.stderr
+    finally:
+        cluster.kubectl("delete", "ds", f"critical-{namespace[-6:]}", "-n", "kube-system", check=False)
+        cluster.kubectl("delete", "priorityclass", low, check=False)
