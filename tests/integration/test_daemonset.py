@@ -429,3 +429,26 @@ def test_daemon_pod_that_does_not_fit_stays_pending_then_preempts_when_critical(
     finally:
         cluster.kubectl("delete", "ds", f"critical-{namespace[-6:]}", "-n", "kube-system", check=False)
         cluster.kubectl("delete", "priorityclass", low, check=False)
+
+
+def test_pods_deleted_while_starting_still_terminate(cluster):
+    """Regression: a pod deleted while its node agent was writing its first status
+    must still be stopped and removed (it used to stay Terminating forever)."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(cluster.api_client())
+    apps = client.AppsV1Api(cluster.api_client())
+    for round_ in range(3):
+        ns = f"race-{round_}-{int(time.time() * 1000) % 100000}"
+        core.create_namespace({"metadata": {"name": ns}})
+        for name in ("ra", "rb"):
+            apps.create_namespaced_daemon_set(ns, {
+                "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name, "labels": {"g": "x"}},
+                "spec": {"selector": {"matchLabels": {"app": name}},
+                         "template": {"metadata": {"labels": {"app": name}},
+                                      "spec": {"containers": [{"name": "c", "image": "busybox:1.35",
+                                                               "command": ["sleep", "3600"]}]}}}})
+        apps.delete_collection_namespaced_daemon_set(ns, label_selector="g=x")
+        core.delete_namespace(ns)
+        wait_for(lambda ns=ns: not core.list_namespaced_pod(ns).items, 25,
+                 message=f"pods of {ns} gone")

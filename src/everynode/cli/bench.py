@@ -198,6 +198,7 @@ class Observer:
     node_added: dict[str, float] = field(default_factory=dict)
     pods: dict[str, dict] = field(default_factory=dict)  # key -> pod
     ready_at: dict[str, float] = field(default_factory=dict)  # pod key -> first Ready time
+    by_node: dict[str, set[str]] = field(default_factory=dict)  # node -> pod keys
     listeners: list = field(default_factory=list)
 
     def start(self) -> None:
@@ -227,7 +228,9 @@ class Observer:
                         if ev.type == "ADDED":
                             self.node_added.setdefault(ev.entry.value["metadata"]["name"], now)
                     elif ev.type == "DELETED":
-                        self.pods.pop(ev.key, None)
+                        gone = self.pods.pop(ev.key, None)
+                        if gone is not None:
+                            self.by_node.get((gone.get("spec") or {}).get("nodeName") or "", set()).discard(ev.key)
                     else:
                         self._pod(ev.key, ev.entry.value, now)
                 for fn in self.listeners:
@@ -237,6 +240,9 @@ class Observer:
 
     def _pod(self, key: str, pod: dict, now: float | None = None) -> None:
         self.pods[key] = pod
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node:
+            self.by_node.setdefault(node, set()).add(key)
         if key not in self.ready_at and pod_ready(pod):
             self.ready_at[key] = now if now is not None else time.monotonic()
 
@@ -434,10 +440,10 @@ async def bench_join(n: int, joins: int, startup: float, timeout: float) -> dict
             [node] = await bc.add_workers(1)
             end = time.monotonic() + timeout
             while time.monotonic() < end:
-                mine = [k for k, p in obs.pods.items() if (p.get("spec") or {}).get("nodeName") == node]
+                mine = list(obs.by_node.get(node, ()))
                 if len(mine) >= 5 and all(k in obs.ready_at for k in mine):
                     break
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(0.005)
             created = obs.node_added.get(node, t0)
             lat.append(max(obs.ready_at.get(k, time.monotonic()) for k in mine) - created)
     finally:

@@ -168,7 +168,9 @@ class PodWorker:
 
     def update(self, pod: Obj) -> None:
         old, self.pod = self.pod, pod
-        if spec_changed(old, pod):
+        # A status write may already have returned the deletionTimestamp (self.pod is then
+        # newer than the watch event), so a deleting pod always wakes the worker.
+        if spec_changed(old, pod) or (pod.get("metadata") or {}).get("deletionTimestamp"):
             self.wake()
 
     def removed(self) -> None:
@@ -674,5 +676,7 @@ class PodWorker:
                 self.mirror = updated
             else:
                 self.pod = updated
+                if (updated.get("metadata") or {}).get("deletionTimestamp"):
+                    self.wake()  # deleted while this write was in flight: terminate next
             return status
         return None

@@ -135,6 +135,32 @@ class _Watcher(Watch):
         return out
 
 
+@dataclass(slots=True)
+class _LogRecord:
+    """An event of the watch history, kept as JSON bytes. Decoded objects are several times the
+    size of their JSON, and the history holds up to ``history`` old versions nobody else
+    references; a watch replaying from the history decodes them again."""
+
+    type: str
+    key: str
+    rev: int
+    raw: bytes
+    mod_rev: int
+    create_rev: int
+    prev: tuple[bytes, int, int] | None  # (raw, mod_rev, create_rev); raw shared with that version's record
+
+    @classmethod
+    def of(cls, ev: Event) -> _LogRecord:
+        e, p = ev.entry, ev.prev
+        return cls(ev.type, ev.key, ev.rev, e.raw, e.mod_rev, e.create_rev,
+                   None if p is None else (p.raw, p.mod_rev, p.create_rev))
+
+    def event(self) -> Event:
+        entry = Entry(orjson.loads(self.raw), self.raw, self.mod_rev, self.create_rev)
+        prev = None if self.prev is None else Entry(orjson.loads(self.prev[0]), *self.prev)
+        return Event(self.type, self.key, self.rev, entry, prev)
+
+
 @dataclass
 class _Stats:
     commits: int = 0
@@ -155,7 +181,7 @@ class SqliteStore(Store):
         self._data: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
         self._rev = 0
         self._oldest = 1  # oldest revision a watch may start after minus one
-        self._log: collections.deque[Event] = collections.deque()
+        self._log: collections.deque[_LogRecord] = collections.deque()
         self._watchers: dict[str, set[_Watcher]] = collections.defaultdict(set)
         self._pending: list[_Op] = []
         self._wake: asyncio.Event | None = None
@@ -385,7 +411,7 @@ class SqliteStore(Store):
     # watch ---------------------------------------------------------------------
 
     def _publish(self, resource: str, rest: str, ev: Event) -> None:
-        self._log.append(ev)
+        self._log.append(_LogRecord.of(ev))
         self._log_times.append(time.monotonic())
         for w in self._watchers.get(resource, ()):
             if w.matches(rest):
@@ -406,10 +432,10 @@ class SqliteStore(Store):
         w = _Watcher(self, resource, sub)
         if after_rev < self._rev:
             # Replay from the history window; the log is in revision order.
-            for ev in self._iter_log_after(after_rev):
-                r, rest = _split(ev.key)
+            for rec in self._iter_log_after(after_rev):
+                r, rest = _split(rec.key)
                 if r == resource and w.matches(rest):
-                    w.queue.append(ev)
+                    w.queue.append(rec.event())
             w.wake.set()
         self._watchers[resource].add(w)
         return w
