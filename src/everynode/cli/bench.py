@@ -39,6 +39,8 @@ from typing import Any
 
 import yaml
 
+from everynode.aiotools import cancel_and_wait
+
 NS = "default"
 GOALS = {
     "create": "10,000 nodes <= 20 s, 1,000 nodes <= 2 s, cluster/store <= 3",
@@ -207,13 +209,7 @@ class Observer:
                        asyncio.create_task(self._run("pods/", rev))]
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(self._tasks)
 
     async def _run(self, prefix: str, rev: int) -> None:
         while True:  # a watch the store ends (too far behind, compacted) is reopened

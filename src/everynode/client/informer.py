@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from everynode.aiotools import cancel_and_wait
 from everynode.api.errors import ApiError
 from everynode.client.rest import Client
 
@@ -203,13 +204,8 @@ class Informer:
         return self._task
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None
 
 
 class InformerFactory:

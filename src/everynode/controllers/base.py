@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Hashable
 
+from everynode.aiotools import cancel_and_wait
 from everynode.api.errors import ApiError
 from everynode.apiserver.objects import now_rfc3339
 from everynode.client.informer import InformerFactory
@@ -68,13 +69,7 @@ class Controller(abc.ABC):
 
     async def stop(self) -> None:
         await self.queue.shutdown()
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(self._tasks)
         await self.recorder.flush()
 
 

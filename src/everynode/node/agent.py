@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from everynode import __version__
+from everynode.aiotools import cancel_and_wait
 from everynode.api.errors import ApiError
 from everynode.apiserver.objects import now_micro, now_rfc3339
 from everynode.client.rest import Client
@@ -303,13 +304,7 @@ class NodeAgent:
         await self.start()
 
     async def _stop_heartbeats(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     # ------------------------------------------------------------------ pods

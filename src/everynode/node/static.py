@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from everynode.aiotools import cancel_and_wait
 from everynode.api.errors import ApiError
 from everynode.apiserver.objects import now_rfc3339
 from everynode.node.worker import PodWorker
@@ -116,13 +117,8 @@ class StaticPods:
         self._task = asyncio.create_task(self._loop(), name=f"static-{self.agent.config.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await cancel_and_wait([self._task])
+        self._task = None
         self.workers.clear()
 
     def mirror_changed(self, pod: Obj) -> None:
