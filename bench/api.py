@@ -33,6 +33,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from everynode.client.rest import load_kubeconfig  # noqa: E402
+from everynode.cluster import read_pid  # noqa: E402
 
 NS = "bench"
 
@@ -58,7 +59,18 @@ async def run_pool(n: int, concurrency: int, fn) -> float:
     return time.perf_counter() - start
 
 
-async def bench(server: str, token: str, ca: str | None, args) -> dict:
+def cpu_seconds(pid: int | None) -> float:
+    """User+system CPU time of a local process (the server), 0 when unknown."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def bench(server: str, token: str, ca: str | None, args, pid: int | None = None) -> dict:
     import ssl
 
     ctx = ssl.create_default_context(cafile=ca) if server.startswith("https") else False
@@ -79,11 +91,12 @@ async def bench(server: str, token: str, ca: str | None, args) -> dict:
         await req("POST", "/api/v1/namespaces", {"metadata": {"name": NS}}, expect=(201, 409))
         base = f"/api/v1/namespaces/{NS}/pods"
 
-        secs = await run_pool(args.pods, args.concurrency, lambda i: req("POST", base, pod(i)))
-        results["create"] = {"count": args.pods, "seconds": secs, "per_second": args.pods / secs}
-
-        secs = await run_pool(args.pods, args.concurrency, lambda i: req("GET", f"{base}/bench-{i:06d}"))
-        results["get"] = {"count": args.pods, "seconds": secs, "per_second": args.pods / secs}
+        for name, fn in (("create", lambda i: req("POST", base, pod(i))),
+                         ("get", lambda i: req("GET", f"{base}/bench-{i:06d}"))):
+            cpu0 = cpu_seconds(pid)
+            secs = await run_pool(args.pods, args.concurrency, fn)
+            results[name] = {"count": args.pods, "seconds": secs, "per_second": args.pods / secs,
+                             "server_cpu_us_each": (cpu_seconds(pid) - cpu0) / args.pods * 1e6}
 
         lat = []
         for _ in range(args.list_repeats):
@@ -151,7 +164,8 @@ def main() -> int:
         kubeconfig = os.path.join(tmp, "kubeconfig")
     try:
         cfg = load_kubeconfig(kubeconfig)
-        results = asyncio.run(bench(cfg.server, cfg.token or "", cfg.ca_file, args))
+        pid = read_pid(Path(kubeconfig).parent)
+        results = asyncio.run(bench(cfg.server, cfg.token or "", cfg.ca_file, args, pid))
     finally:
         if tmp:
             subprocess.run([sys.executable, "-m", "everynode.cli.main", "down", "--data-dir", tmp], check=False)
@@ -164,7 +178,11 @@ def main() -> int:
     r = results
     print(f"{'metric':<34}{'value':>14}  goal")
     print(f"{'creates/s':<34}{r['create']['per_second']:>14.0f}  >= 2000")
+    if r["create"]["server_cpu_us_each"]:
+        print(f"{'server CPU per create, us':<34}{r['create']['server_cpu_us_each']:>14.0f}")
     print(f"{'gets/s':<34}{r['get']['per_second']:>14.0f}")
+    if r["get"]["server_cpu_us_each"]:
+        print(f"{'server CPU per get, us':<34}{r['get']['server_cpu_us_each']:>14.0f}")
     print(f"{'list ' + str(r['list']['items']) + ' pods, median ms':<34}{r['list']['median_ms']:>14.1f}  < 300")
     print(f"{'list p90 ms':<34}{r['list']['p90_ms']:>14.1f}")
     print(f"{'watch events/s (' + str(args.watchers) + ' watchers)':<34}"

@@ -11,10 +11,14 @@ reported at index 0). Everything here is a pure function over JSON dicts;
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from everynode.api.errors import (
     FieldError,
@@ -269,8 +273,42 @@ def _default_pod_only(spec: Obj) -> None:
                         port["hostPort"] = port["containerPort"]
 
 
+# Memoised entry points. A controller creates thousands of pods from one template; their specs
+# differ only in the node affinity the DaemonSet controller pins to each node. Defaulting and
+# validation are pure functions of the spec's JSON, so they are computed once per distinct
+# spec (affinity left out: defaulting never reads it, validation checks it separately).
+_MEMO_SIZE = 1024
+
+
+def _memo_key(spec: Obj) -> bytes | None:
+    """The spec's JSON with a null affinity, or None when it is not plain JSON (then no memo)."""
+    try:
+        return orjson.dumps({**spec, "affinity": None} if "affinity" in spec else spec)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _defaulted_json(key: bytes, for_template: bool) -> bytes:
+    spec = orjson.loads(key)
+    _default_pod_spec(spec, for_template)
+    return orjson.dumps(spec)
+
+
 def default_pod_spec(spec: Obj, for_template: bool) -> None:
     """Apply core/v1 defaults to a pod spec in place (``for_template``: no pod-only defaults)."""
+    key = _memo_key(spec)
+    if key is None:
+        _default_pod_spec(spec, for_template)
+        return
+    defaulted = orjson.loads(_defaulted_json(key, for_template))
+    if "affinity" in spec:
+        defaulted["affinity"] = spec["affinity"]
+    spec.clear()
+    spec.update(defaulted)
+
+
+def _default_pod_spec(spec: Obj, for_template: bool) -> None:
     if not for_template:
         _default_pod_only(spec)
     if not spec.get("dnsPolicy"):
@@ -1737,6 +1775,25 @@ def _validate_enum(value: Any, path: str, supported: tuple[str, ...]) -> list[Fi
 def validate_pod_spec(spec: Any, path: str, *, is_pod: bool = False, pod_name: str = "") -> list[FieldError]:
     """ValidatePodSpec (``is_pod``: the spec of a Pod rather than of a template)."""
     spec = _d(spec)
+    key = _memo_key(spec)
+    if key is None:
+        before, after = _validate_pod_spec_parts(spec, path, is_pod, pod_name)
+    else:
+        # The pod's name only matters for generic ephemeral volumes (the PVC name it implies).
+        name = pod_name if b'"ephemeral"' in key else ""
+        before, after = (list(map(dataclasses.replace, part))
+                         for part in _spec_errors(key, path, is_pod, name))
+    return before + validate_affinity(spec.get("affinity"), f"{path}.affinity") + after
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _spec_errors(key: bytes, path: str, is_pod: bool, pod_name: str) -> tuple[tuple[FieldError, ...], ...]:
+    return tuple(map(tuple, _validate_pod_spec_parts(orjson.loads(key), path, is_pod, pod_name)))
+
+
+def _validate_pod_spec_parts(spec: Obj, path: str, is_pod: bool,
+                             pod_name: str) -> tuple[list[FieldError], list[FieldError]]:
+    """ValidatePodSpec without the affinity: the errors found before it and after it."""
     errs: list[FieldError] = []
     grace = spec.get("terminationGracePeriodSeconds")
     if grace is None:
@@ -1768,7 +1825,7 @@ def validate_pod_spec(spec: Any, path: str, *, is_pod: bool = False, pod_name: s
     for i, secret in enumerate(_l(spec.get("imagePullSecrets"))):
         if not isinstance(secret, dict):
             errs.append(invalid(f"{path}.imagePullSecrets[{i}]", secret, "only name may be set"))
-    errs += validate_affinity(spec.get("affinity"), f"{path}.affinity")
+    before, errs = errs, []
     errs += _validate_dns_config(spec, f"{path}.dnsConfig")
     for i, gate in enumerate(_l(spec.get("readinessGates"))):
         ctype = _s(_d(gate).get("conditionType"))
@@ -1821,7 +1878,7 @@ def validate_pod_spec(spec: Any, path: str, *, is_pod: bool = False, pod_name: s
             errs.append(required(f"{path}.os.name", "cannot be empty"))
         elif os_name not in ("linux", "windows"):
             errs.append(not_supported(f"{path}.os", os_name, ("linux", "windows")))
-    return errs
+    return before, errs
 
 
 def _validate_ephemeral_containers(spec: Obj, volumes: dict[str, Obj], claim_names: set[str], path: str,

@@ -140,11 +140,6 @@ class ApiServer:
 
     # ------------------------------------------------------------------ app
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=decode.MAX_BODY + 1)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
-
     def _authenticated(self, request: web.Request) -> bool:
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
@@ -660,9 +655,11 @@ def ssl_context(cert: str, key: str) -> ssl.SSLContext:
     return ctx
 
 
-async def serve(server: ApiServer, host: str, port: int, ctx: ssl.SSLContext | None) -> web.AppRunner:
-    runner = web.AppRunner(server.app(), handler_cancellation=True, access_log=None,
-                           keepalive_timeout=120)
+async def serve(server: ApiServer, host: str, port: int, ctx: ssl.SSLContext | None) -> web.BaseRunner:
+    # aiohttp's low-level server: the API server routes every path itself, so the
+    # Application layer (router, middlewares, signals) would only add work per request.
+    runner = web.ServerRunner(web.Server(server.handle, handler_cancellation=True, access_log=None,
+                                         keepalive_timeout=120))
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ctx, backlog=1024, reuse_address=True)
     await site.start()

@@ -7,7 +7,7 @@ and rejects values of the wrong JSON type.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
@@ -248,4 +248,46 @@ def _check_value(typ: str, value: Any, path: str, unknown: list[str], owner: str
         for k, item in value.items():
             _check_value(el, item, f"{path}.{k}", unknown, owner)
     elif form == "object":
-        _check_object(typ, value, path, unknown)
+        if typ == _POD_SPEC:
+            _check_pod_spec(value, path, unknown)
+        else:
+            _check_object(typ, value, path, unknown)
+
+
+# Pod specs are the bulk of every pod and template body, and a controller sends thousands of
+# nearly identical ones (they differ in the node affinity). The check of a spec without its
+# affinity is a pure function of its JSON, so it is memoised; the affinity is checked apart.
+_POD_SPEC = "V1PodSpec"
+
+
+def _check_pod_spec(spec: dict, path: str, unknown: list[str]) -> None:
+    has_affinity = "affinity" in spec
+    affinity = spec.get("affinity")
+    try:
+        key = orjson.dumps({**spec, "affinity": None} if has_affinity else spec)
+    except (orjson.JSONEncodeError, TypeError):
+        _check_object(_POD_SPEC, spec, path, unknown)
+        return
+    try:
+        cleaned, found = _checked_pod_spec(key)
+    except TypeMismatch as exc:
+        raise TypeMismatch(f"{path}.{exc.path}" if path else exc.path, exc.value, exc.typ, exc.owner) from None
+    unknown.extend(f"{path}.{u}" if path else u for u in found)
+    if cleaned is not None:
+        spec.clear()
+        spec.update(orjson.loads(cleaned))
+        if has_affinity:
+            spec["affinity"] = affinity
+    if affinity is not None:
+        _check_value(schema.fields(_POD_SPEC)["affinity"], affinity, f"{path}.affinity" if path else "affinity",
+                     unknown, _POD_SPEC)
+
+
+@lru_cache(maxsize=1024)
+def _checked_pod_spec(key: bytes) -> tuple[bytes | None, tuple[str, ...]]:
+    """(the spec's JSON after the check when the check changed it, else None; unknown fields)."""
+    spec = orjson.loads(key)
+    unknown: list[str] = []
+    _check_object(_POD_SPEC, spec, "", unknown)
+    cleaned = orjson.dumps(spec)
+    return (None if cleaned == key else cleaned), tuple(unknown)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 import time
-import uuid
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -20,8 +21,12 @@ _MAX_GENERATED_BASE = 58
 
 
 def now_rfc3339(ts: float | None = None) -> str:
-    t = dt.datetime.fromtimestamp(time.time() if ts is None else ts, dt.UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339_second(int(time.time() if ts is None else ts))
+
+
+@lru_cache(maxsize=4)
+def _rfc3339_second(second: int) -> str:  # every write stamps the current second
+    return dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def now_micro(ts: float | None = None) -> str:
@@ -45,7 +50,12 @@ def generate_name(base: str) -> str:
 
 
 def new_uid() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID, formatted without building a uuid.UUID."""
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40
+    b[8] = b[8] & 0x3F | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def deep_copy(obj: Obj) -> Obj:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -88,6 +89,23 @@ def _add_qos_resources(total: dict[str, Fraction], resources: Any) -> set[str]:
 def compute_qos_class(pod: Obj) -> str:
     """ComputePodQOS: BestEffort, Burstable or Guaranteed (pod-level resources win when set)."""
     spec = _d(pod.get("spec"))
+    # Memoised on the resources it reads: the pods of one template all have the same class.
+    try:
+        key = orjson.dumps([spec.get("resources"), [_d(c).get("resources") for c in _l(spec.get("containers"))],
+                            [_d(c).get("resources") for c in _l(spec.get("initContainers"))]])
+    except (orjson.JSONEncodeError, TypeError):
+        return _compute_qos_class(spec)
+    return _qos_of(key)
+
+
+@lru_cache(maxsize=256)
+def _qos_of(key: bytes) -> str:
+    pod_res, containers, init_containers = orjson.loads(key)
+    return _compute_qos_class({"resources": pod_res, "containers": [{"resources": r} for r in containers],
+                               "initContainers": [{"resources": r} for r in init_containers]})
+
+
+def _compute_qos_class(spec: Obj) -> str:
     requests: dict[str, Fraction] = {}
     limits: dict[str, Fraction] = {}
     guaranteed = True
