@@ -93,10 +93,13 @@ class Cluster:
         return f"https://127.0.0.1:{self.settings.port}"
 
     async def start(self) -> None:
+        from everynode import gcpolicy
         from everynode.apiserver import metrics, podlogs
         from everynode.node import controlplane
         from everynode.node.control import ControlServer, load_extra_nodes, node_config
         from everynode.node.podsource import PodSource
+
+        gcpolicy.install()
 
         d = self.data_dir
         creds = certs.ensure_credentials(d)

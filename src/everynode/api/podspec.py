@@ -283,7 +283,8 @@ _MEMO_SIZE = 1024
 def _memo_key(spec: Obj) -> bytes | None:
     """The spec's JSON with a null affinity, or None when it is not plain JSON (then no memo)."""
     try:
-        return orjson.dumps({**spec, "affinity": None} if "affinity" in spec else spec)
+        return orjson.dumps({**spec, "affinity": None} if "affinity" in spec else spec,
+                            option=orjson.OPT_PASSTHROUGH_DATETIME)
     except (orjson.JSONEncodeError, TypeError):
         return None
 
@@ -1781,9 +1782,16 @@ def validate_pod_spec(spec: Any, path: str, *, is_pod: bool = False, pod_name: s
     else:
         # The pod's name only matters for generic ephemeral volumes (the PVC name it implies).
         name = pod_name if b'"ephemeral"' in key else ""
-        before, after = (list(map(dataclasses.replace, part))
-                         for part in _spec_errors(key, path, is_pod, name))
+        before, after = ([_copy_error(e) for e in part] for part in _spec_errors(key, path, is_pod, name))
     return before + validate_affinity(spec.get("affinity"), f"{path}.affinity") + after
+
+
+def _copy_error(e: FieldError) -> FieldError:
+    """A memoised error for one caller: its own FieldError and its own copy of a list/dict value."""
+    value = e.value
+    if isinstance(value, list | dict):
+        value = orjson.loads(orjson.dumps(value))
+    return dataclasses.replace(e, value=value)
 
 
 @lru_cache(maxsize=_MEMO_SIZE)

@@ -7,6 +7,7 @@ and rejects values of the wrong JSON type.
 
 from __future__ import annotations
 
+import math
 from functools import cache, lru_cache
 from typing import Any
 
@@ -87,6 +88,9 @@ def yaml_to_json(doc: Any) -> Any:
             return {_yaml_key(k): conv(x, depth + 1) for k, x in v.items()}
         if isinstance(v, list):
             return [conv(x, depth + 1) for x in v]
+        if isinstance(v, float) and not math.isfinite(v):  # Go's json.Marshal refuses them
+            text = "NaN" if v != v else ("+Inf" if v > 0 else "-Inf")
+            raise errors.bad_request(f"error converting YAML to JSON: json: unsupported value: {text}")
         if isinstance(v, bool) or v is None or isinstance(v, str | float):
             return v
         if isinstance(v, int):
@@ -264,30 +268,52 @@ def _check_pod_spec(spec: dict, path: str, unknown: list[str]) -> None:
     has_affinity = "affinity" in spec
     affinity = spec.get("affinity")
     try:
-        key = orjson.dumps({**spec, "affinity": None} if has_affinity else spec)
+        key = orjson.dumps({**spec, "affinity": None} if has_affinity else spec,
+                           option=orjson.OPT_PASSTHROUGH_DATETIME)
     except (orjson.JSONEncodeError, TypeError):
         _check_object(_POD_SPEC, spec, path, unknown)
         return
-    try:
-        cleaned, found = _checked_pod_spec(key)
-    except TypeMismatch as exc:
-        raise TypeMismatch(f"{path}.{exc.path}" if path else exc.path, exc.value, exc.typ, exc.owner) from None
-    unknown.extend(f"{path}.{u}" if path else u for u in found)
+    cleaned, before, after = _checked_pod_spec(key)
+
+    def take(part: tuple[tuple[str, ...], TypeMismatch | None]) -> None:
+        found, mismatch = part
+        if mismatch is not None:
+            raise TypeMismatch(f"{path}.{mismatch.path}" if path else mismatch.path, mismatch.value,
+                               mismatch.typ, mismatch.owner)
+        unknown.extend(f"{path}.{u}" if path else u for u in found)
+
+    take(before)  # the fields before the affinity, in the order Go's decoder meets them
+    if affinity is not None:
+        _check_value(schema.fields(_POD_SPEC)["affinity"], affinity, f"{path}.affinity" if path else "affinity",
+                     unknown, _POD_SPEC)
+    take(after)
     if cleaned is not None:
         spec.clear()
         spec.update(orjson.loads(cleaned))
         if has_affinity:
             spec["affinity"] = affinity
-    if affinity is not None:
-        _check_value(schema.fields(_POD_SPEC)["affinity"], affinity, f"{path}.affinity" if path else "affinity",
-                     unknown, _POD_SPEC)
+
+
+_Part = tuple[tuple[str, ...], "TypeMismatch | None"]
 
 
 @lru_cache(maxsize=1024)
-def _checked_pod_spec(key: bytes) -> tuple[bytes | None, tuple[str, ...]]:
-    """(the spec's JSON after the check when the check changed it, else None; unknown fields)."""
+def _checked_pod_spec(key: bytes) -> tuple[bytes | None, _Part, _Part]:
+    """The check of a spec whose affinity is null, in two parts: the fields before the affinity
+    and those after it (unknown fields, first type mismatch); and the spec's JSON after the
+    check when the check changed it, else None."""
     spec = orjson.loads(key)
-    unknown: list[str] = []
-    _check_object(_POD_SPEC, spec, "", unknown)
-    cleaned = orjson.dumps(spec)
-    return (None if cleaned == key else cleaned), tuple(unknown)
+    names = list(spec)
+    cut = names.index("affinity") if "affinity" in spec else len(names)
+    halves = [{k: spec[k] for k in names[:cut]}, {k: spec[k] for k in names[cut + 1:]}]
+    parts: list[_Part] = []
+    for half in halves:
+        found: list[str] = []
+        try:
+            _check_object(_POD_SPEC, half, "", found)
+            parts.append((tuple(found), None))
+        except TypeMismatch as exc:
+            parts.append((tuple(found), exc))
+    merged = {**halves[0], **({"affinity": None} if cut < len(names) else {}), **halves[1]}
+    cleaned = orjson.dumps(merged)
+    return (None if cleaned == key else cleaned), parts[0], parts[1]

@@ -367,6 +367,26 @@ def rolled_out(n: int):
     return pred
 
 
+class _Profile:
+    """cProfile of a measured phase when EVERYNODE_BENCH_PROFILE names an output file."""
+
+    def __init__(self) -> None:
+        self.path = os.environ.get("EVERYNODE_BENCH_PROFILE")
+        self.prof = None
+
+    def __enter__(self) -> None:
+        if self.path:
+            import cProfile
+
+            self.prof = cProfile.Profile()
+            self.prof.enable()
+
+    def __exit__(self, *exc) -> None:
+        if self.prof is not None:
+            self.prof.disable()
+            self.prof.dump_stats(self.path)
+
+
 # ------------------------------------------------------------- store limit
 
 
@@ -406,15 +426,16 @@ async def bench_create(n: int, startup: float, timeout: float) -> dict:
         w0, b0 = stats.writes, stats.bytes
         samples: list[tuple[float, int]] = []
         start = time.monotonic()
-        await bc.client.create("daemonsets", daemonset("bench-create"), NS)
         ok = False
-        while time.monotonic() - start < timeout:
-            st = bc.ds_status("bench-create")
-            samples.append((time.monotonic() - start, int(st.get("numberReady") or 0)))
-            if ready_all(n)(bc.store.get(f"daemonsets.apps/{NS}/bench-create").value):
-                ok = True
-                break
-            await asyncio.sleep(0.01)
+        with _Profile():
+            await bc.client.create("daemonsets", daemonset("bench-create"), NS)
+            while time.monotonic() - start < timeout:
+                st = bc.ds_status("bench-create")
+                samples.append((time.monotonic() - start, int(st.get("numberReady") or 0)))
+                if ready_all(n)(bc.store.get(f"daemonsets.apps/{NS}/bench-create").value):
+                    ok = True
+                    break
+                await asyncio.sleep(0.01)
         elapsed = time.monotonic() - start
         writes, nbytes = stats.writes - w0, stats.bytes - b0
     finally:
