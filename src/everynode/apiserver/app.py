@@ -600,6 +600,7 @@ class ApiServer:
         from everynode.storage.interface import StorageError
 
         kind = self.by_gv["v1"]["events"]
+        times: dict[tuple, float] = {}
         while not self.stopping.is_set():
             try:
                 await asyncio.wait_for(self.stopping.wait(), every)
@@ -608,11 +609,17 @@ class ApiServer:
                 pass
             horizon = time.time() - ttl
             entries, _ = self.store.list(prefix_of(kind, None))
+            # The last-seen time of each event, by (uid, revision): parsed once, not every round.
+            known, times = times, {}
             for e in entries:
                 ev = e.value
                 meta = ev.get("metadata") or {}
-                last = (parse_time(ev.get("lastTimestamp")) or parse_time(ev.get("eventTime"))
-                        or parse_time(meta.get("creationTimestamp")) or 0.0)
+                tag = (meta.get("uid"), e.mod_rev)
+                last = known.get(tag)
+                if last is None:
+                    last = (parse_time(ev.get("lastTimestamp")) or parse_time(ev.get("eventTime"))
+                            or parse_time(meta.get("creationTimestamp")) or 0.0)
+                times[tag] = last
                 if last < horizon:
                     try:
                         await self.store.delete(key_of(kind, meta.get("namespace"), meta["name"]), e.mod_rev)

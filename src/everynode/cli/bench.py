@@ -538,11 +538,12 @@ async def bench_steady(n: int, seconds: float, timeout: float) -> dict:
         t0, c0 = time.monotonic(), cpu_seconds()
         w0 = bc.store.stats.writes
         last_t, last_c = t0, c0
-        while time.monotonic() - t0 < seconds:
-            await asyncio.sleep(1.0)
-            t, c = time.monotonic(), cpu_seconds()
-            samples.append((round(t - t0, 2), (c - last_c) / (t - last_t) * 100, rss_bytes()[0]))
-            last_t, last_c = t, c
+        with _Profile():
+            while time.monotonic() - t0 < seconds:
+                await asyncio.sleep(1.0)
+                t, c = time.monotonic(), cpu_seconds()
+                samples.append((round(t - t0, 2), (c - last_c) / (t - last_t) * 100, rss_bytes()[0]))
+                last_t, last_c = t, c
         cpu = (cpu_seconds() - c0) / (time.monotonic() - t0) * 100
         writes = bc.store.stats.writes - w0
         cur, peak = rss_bytes()

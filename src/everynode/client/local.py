@@ -19,7 +19,6 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from everynode.client.rest import Client, Config, Obj, _api_error, path_for
 
@@ -36,14 +35,38 @@ class _Body:
             yield self.raw[i:i + n]
 
 
+class _Query(dict):
+    """Query parameters (one value each) with the multidict method the server calls."""
+
+    def getall(self, key: str, default: Any = None) -> list[str]:
+        return [self[key]] if key in self else default
+
+
+class _Headers(dict):
+    """Request headers, case-insensitive for reads (keys stored lower-case)."""
+
+    def __init__(self, headers: dict[str, str]):
+        super().__init__((k.lower(), v) for k, v in headers.items())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> Any:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+
 class LocalRequest:
-    """The parts of ``aiohttp.web.Request`` the API server's handler reads."""
+    """The parts of ``aiohttp.web.Request`` the API server's handler reads. Plain dicts
+    (not multidicts): every in-process request builds them, thousands per second."""
 
     def __init__(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes):
         self.method = method
         self.path = path
-        self.query = MultiDictProxy(MultiDict(query))
-        self.headers = CIMultiDictProxy(CIMultiDict(headers))
+        self.query = _Query(query)
+        self.headers = _Headers(headers)
         self.content_length = len(body) if body else None
         self.content = _Body(body)
         self._body = body

@@ -29,6 +29,9 @@ class PodGC(Controller):
         self.pods = informers.informer("pods")
         self.nodes = informers.informer("nodes")
         self.pods.add_index("node", lambda p: [(p.get("spec") or {}).get("nodeName") or ""])
+        # Terminated pods by phase: the periodic scan must not walk every pod.
+        self.pods.add_index("terminated", lambda p: [ph] if (ph := (p.get("status") or {}).get("phase"))
+                            in ("Succeeded", "Failed") else [])
         self.interval = interval
         self.quarantine = quarantine
         self.terminated_threshold = terminated_threshold
@@ -58,8 +61,7 @@ class PodGC(Controller):
         for node in list(self._missing_since):
             if node not in bound_nodes:
                 del self._missing_since[node]
-        terminated = [p for p in self.pods.objects.values()
-                      if (p.get("status") or {}).get("phase") in ("Succeeded", "Failed")]
+        terminated = self.pods.by_index("terminated", "Succeeded") + self.pods.by_index("terminated", "Failed")
         if len(terminated) > self.terminated_threshold:
             terminated.sort(key=lambda p: p["metadata"].get("creationTimestamp", ""))
             for p in terminated[: len(terminated) - self.terminated_threshold]:

@@ -18,6 +18,7 @@ Node directory (``NodeConfig.node_dir``)::
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -25,10 +26,13 @@ import platform
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+
+import orjson
 
 from everynode import __version__
 from everynode.aiotools import cancel_and_wait
@@ -48,7 +52,10 @@ log = logging.getLogger("everynode.node")
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 LEASE_DURATION = 40
 LEASE_RENEW = 10.0
-STATUS_REFRESH = 60.0
+# As the kubelet: the node status is computed every nodeStatusUpdateFrequency and posted when
+# it changed, or unchanged once per nodeStatusReportFrequency (the Lease is the heartbeat).
+STATUS_CHECK = 10.0
+STATUS_REPORT = 300.0
 
 
 def host_capacity() -> dict[str, str]:
@@ -176,7 +183,7 @@ class NodeAgent:
             "daemonEndpoints": {"kubeletEndpoint": {"Port": c.kubelet_port}},
             "nodeInfo": {
                 "machineID": c.name, "systemUUID": c.name, "bootID": f"{os.getpid()}",
-                "kernelVersion": platform.release(), "osImage": _os_image(),
+                "kernelVersion": _kernel(), "osImage": _os_image(),
                 "containerRuntimeVersion": f"everynode-{c.runtime}://{__version__}",
                 "kubeletVersion": "v1.37.0", "kubeProxyVersion": "",
                 "operatingSystem": "linux", "architecture": _arch(),
@@ -262,10 +269,15 @@ class NodeAgent:
             await asyncio.sleep(LEASE_RENEW)
 
     async def _status_loop(self) -> None:
+        reported, reported_at = _status_digest(self._status()), time.monotonic()
         while True:
-            await asyncio.sleep(STATUS_REFRESH)
+            await asyncio.sleep(STATUS_CHECK)
+            digest = _status_digest(self._status())
+            if digest == reported and time.monotonic() - reported_at < STATUS_REPORT:
+                continue
             try:
                 await self.update_status()
+                reported, reported_at = digest, time.monotonic()
             except Exception as exc:
                 log.warning("node %s: status update failed: %s", self.config.name, exc)
 
@@ -586,11 +598,27 @@ class NodeAgent:
         for rt, handles in handles_by_rt.values():
             out.update(rt.usage(handles))
         return out
+
+
+@functools.cache
 def _arch() -> str:
     m = platform.machine().lower()
     return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(m, m)
 
 
+def _status_digest(status: dict) -> bytes:
+    """The node status without its timestamps: what tells whether it changed."""
+    conditions = [{k: v for k, v in c.items() if k not in ("lastHeartbeatTime", "lastTransitionTime")}
+                  for c in status.get("conditions") or []]
+    return orjson.dumps({**status, "conditions": conditions})
+
+
+@functools.cache
+def _kernel() -> str:
+    return platform.release()
+
+
+@functools.cache
 def _os_image() -> str:
     try:
         for line in open("/etc/os-release"):
