@@ -506,7 +506,7 @@ def bind_pod(pod: Obj, binding: Obj, now: str | None = None) -> Obj:
         raise _binding_conflict(name, f'pod {name} is already assigned to node "{spec["nodeName"]}"')
     if _l(spec.get("schedulingGates")):
         raise _binding_conflict(name, f"pod {name} has non-empty .spec.schedulingGates")
-    out = copy.deepcopy(pod)
+    out = _json_copy(pod)
     out.setdefault("spec", {})["nodeName"] = _d(binding.get("target")).get("name")
     status = out.setdefault("status", {})
     status.pop("nominatedNodeName", None)

@@ -8,9 +8,10 @@ mutated.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from everynode.api.placement import NO_EXECUTE, NO_SCHEDULE, NODE_NAME_FIELD, parse_int64
 from everynode.api.validation import is_dns1123_subdomain, mask_trailing_dash
@@ -122,7 +123,7 @@ def pin_to_node(affinity: Mapping[str, Any] | None, node_name: str) -> dict[str,
     Required node-selector terms are replaced by one ``metadata.name In
     [node]`` term; preferred terms and pod (anti-)affinity are kept.
     """
-    out = copy.deepcopy(dict(affinity or {}))
+    out = _json_copy(dict(affinity or {}))
     node_affinity = dict(out.get("nodeAffinity") or {})
     required = dict(node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {})
     required["nodeSelectorTerms"] = [node_name_affinity(node_name)]
@@ -137,7 +138,7 @@ def new_pod(ds: Mapping[str, Any], node_name: str, hash: str,
     meta = ds.get("metadata") or {}
     template = (ds.get("spec") or {}).get("template") or {}
     tmeta = template.get("metadata") or {}
-    spec = copy.deepcopy(template.get("spec") or {})
+    spec = _json_copy(template.get("spec") or {})
 
     labels = dict(tmeta.get("labels") or {})
     if template_generation is not None:
@@ -179,3 +180,9 @@ def target_node_of(pod: Mapping[str, Any]) -> str | None:
                 values = req.get("values") or []
                 return values[0] if len(values) == 1 else None
     return None
+
+
+def _json_copy(value: Any) -> Any:
+    """Deep copy of JSON data (DaemonSet templates come from the API); an orjson round trip is
+    several times faster than copy.deepcopy, and the controller copies a template per pod."""
+    return orjson.loads(orjson.dumps(value))
