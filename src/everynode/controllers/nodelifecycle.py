@@ -120,6 +120,9 @@ class NodeLifecycleController(Controller):
         self.monitor_period = monitor_period
         self.startup_grace = startup_grace
         self.started = time.time()
+        self._node_beats: dict[str, tuple[str | None, float]] = {}
+        self._lease_beats: dict[str, tuple[str | None, float]] = {}
+        self.nodes.on_delete.append(self._forget)
         self.nodes.on_add.append(self._node_added)
         self.nodes.on_update.append(lambda o, n: self.queue.add(("node", n["metadata"]["name"])))
         self.pods.on_add.append(self._pod_changed)
@@ -144,19 +147,49 @@ class NodeLifecycleController(Controller):
     async def _monitor(self) -> None:
         while True:
             await asyncio.sleep(self.monitor_period)
-            for name in list(self.nodes.objects):
-                self.queue.add(("health", name))
+            # Every node is looked at, but only a node that went silent gets a sync: at 10,000
+            # nodes a sync per node per period would be 2,000 syncs/s for nothing.
+            now = time.time()
+            for name, node in list(self.nodes.objects.items()):
+                if self._went_silent(node, now):
+                    self.queue.add(("health", name))
+
+    def _grace(self, now: float) -> float:
+        grace = self.grace_period
+        if now - self.started < self.startup_grace:
+            grace = max(grace, self.startup_grace - (now - self.started))
+        return grace
+
+    def _went_silent(self, node: dict, now: float) -> bool:
+        return now - self.last_heartbeat(node) > self._grace(now) and ready_status(node) != "Unknown"
 
     def last_heartbeat(self, node: dict) -> float:
-        name = node["metadata"]["name"]
-        best = parse_time(node["metadata"].get("creationTimestamp")) or 0.0
+        """The latest of creation, Lease renewal and Ready heartbeat; the times are parsed once
+        per object version (the monitor asks for every node every period)."""
+        meta = node["metadata"]
+        name = meta["name"]
+        cached = self._node_beats.get(name)
+        if cached is None or cached[0] != meta.get("resourceVersion"):
+            best = parse_time(meta.get("creationTimestamp")) or 0.0
+            for c in (node.get("status") or {}).get("conditions") or []:
+                if c.get("type") == "Ready":
+                    best = max(best, parse_time(c.get("lastHeartbeatTime")) or 0.0)
+            cached = self._node_beats[name] = (meta.get("resourceVersion"), best)
+        best = cached[1]
         lease = self.leases.get(f"kube-node-lease/{name}")
         if lease is not None:
-            best = max(best, parse_time((lease.get("spec") or {}).get("renewTime")) or 0.0)
-        for c in (node.get("status") or {}).get("conditions") or []:
-            if c.get("type") == "Ready":
-                best = max(best, parse_time(c.get("lastHeartbeatTime")) or 0.0)
+            lmeta = lease.get("metadata") or {}
+            renewed = self._lease_beats.get(name)
+            if renewed is None or renewed[0] != lmeta.get("resourceVersion"):
+                renewed = self._lease_beats[name] = (
+                    lmeta.get("resourceVersion"), parse_time((lease.get("spec") or {}).get("renewTime")) or 0.0)
+            best = max(best, renewed[1])
         return best
+
+    def _forget(self, obj: dict) -> None:
+        name = obj["metadata"]["name"]
+        self._node_beats.pop(name, None)
+        self._lease_beats.pop(name, None)
 
     async def sync(self, item) -> None:
         what, name = item
@@ -174,10 +207,7 @@ class NodeLifecycleController(Controller):
     async def _check_health(self, node: dict) -> None:
         now = time.time()
         silent = now - self.last_heartbeat(node)
-        grace = self.grace_period
-        if now - self.started < self.startup_grace:
-            grace = max(grace, self.startup_grace - (now - self.started))
-        if silent <= grace or ready_status(node) == "Unknown":
+        if silent <= self._grace(now) or ready_status(node) == "Unknown":
             return
         log.info("node %s: no heartbeat for %.0fs, marking conditions Unknown", node["metadata"]["name"], silent)
         stamp = now_rfc3339(now)

@@ -1,0 +1,65 @@
+"""The node lifecycle controller's periodic monitor: which nodes went silent."""
+
+import pytest
+
+from everynode.apiserver.objects import now_micro, now_rfc3339
+from everynode.client.informer import InformerFactory
+from everynode.controllers.nodelifecycle import NodeLifecycleController
+
+
+def node(name, rv="1", created=0.0, ready="True", beat=None):
+    conds = [{"type": "Ready", "status": ready, "lastHeartbeatTime": now_rfc3339(beat)}] if beat is not None else []
+    return {"metadata": {"name": name, "resourceVersion": rv, "creationTimestamp": now_rfc3339(created)},
+            "status": {"conditions": conds}}
+
+
+def lease(name, renewed, rv="1"):
+    return {"metadata": {"name": name, "namespace": "kube-node-lease", "resourceVersion": rv},
+            "spec": {"renewTime": now_micro(renewed)}}
+
+
+@pytest.fixture
+def ctl():
+    c = NodeLifecycleController(client=None, informers=InformerFactory(None), grace_period=40.0,
+                                startup_grace=0.0)
+    c.started = 0.0
+    return c
+
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize("n, leases, silent", [
+    (node("a", created=NOW - 10), {}, False),                                  # young node
+    (node("a", created=NOW - 100, beat=NOW - 100), {}, True),                  # silent since
+    (node("a", created=NOW - 100, beat=NOW - 100), {"a": lease("a", NOW - 5)}, False),  # lease renewed
+    (node("a", created=NOW - 100, beat=NOW - 100), {"a": lease("a", NOW - 50)}, True),  # lease too old
+    (node("a", created=NOW - 100), {}, False),                                 # no Ready condition yet
+    (node("a", created=NOW - 100, beat=NOW - 5), {}, False),                   # Ready heartbeat
+    (node("a", created=NOW - 100, ready="Unknown", beat=NOW - 90), {}, False),  # already Unknown
+])
+def test_went_silent(ctl, n, leases, silent):
+    for name, obj in leases.items():
+        ctl.leases.objects[f"kube-node-lease/{name}"] = obj
+    assert ctl._went_silent(n, NOW) is silent
+
+
+def test_heartbeat_times_follow_new_object_versions(ctl):
+    n = node("a", created=NOW - 100, beat=NOW - 100)
+    ctl.leases.objects["kube-node-lease/a"] = lease("a", NOW - 50, rv="7")
+    assert ctl._went_silent(n, NOW)
+    ctl.leases.objects["kube-node-lease/a"] = lease("a", NOW - 1, rv="8")  # renewed
+    assert not ctl._went_silent(n, NOW)
+    n2 = node("a", rv="2", created=NOW - 100, beat=NOW - 1)
+    del ctl.leases.objects["kube-node-lease/a"]
+    assert not ctl._went_silent(n2, NOW)
+    ctl._forget(n2)
+    assert "a" not in ctl._node_beats and "a" not in ctl._lease_beats
+
+
+def test_startup_grace_extends_the_grace_period(ctl):
+    ctl.startup_grace = 120.0
+    ctl.started = NOW - 30  # the controller just started: nodes get 90 s more
+    assert not ctl._went_silent(node("a", created=NOW - 100, beat=NOW - 60), NOW)
+    ctl.started = NOW - 200
+    assert ctl._went_silent(node("a", created=NOW - 100, beat=NOW - 60), NOW)
