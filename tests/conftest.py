@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Clusters started by the tests check at shutdown that no in-process reader modified the
+# store's shared objects (RunningCluster.down fails the test if one did).
+os.environ.setdefault("EVERYNODE_VERIFY_CACHE", "1")
 
 
 def free_port() -> int:
@@ -41,7 +44,11 @@ class RunningCluster:
         return everynode("up", "--detach", "--data-dir", str(self.data_dir), "--port", str(self.port), *extra)
 
     def down(self) -> subprocess.CompletedProcess:
-        return everynode("down", "--data-dir", str(self.data_dir))
+        proc = everynode("down", "--data-dir", str(self.data_dir))
+        violations = self.data_dir / "cache-violations.txt"
+        if violations.exists():
+            raise AssertionError(f"stored objects were modified in memory: {violations.read_text()[:2000]}")
+        return proc
 
     def kubectl(self, *args: str, check: bool = True, input: str | None = None, timeout: float = 60,
                 env: dict | None = None) -> subprocess.CompletedProcess:

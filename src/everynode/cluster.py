@@ -207,6 +207,18 @@ class Cluster:
             await self.runner.cleanup()
         if self.store is not None:
             await self.store.close()
+            self._verify_shared_objects()
+
+    def _verify_shared_objects(self) -> None:
+        """In-process watchers share the store's decoded objects (client/local.py); one that
+        modified them would corrupt what the API serves. With EVERYNODE_VERIFY_CACHE set (the
+        test suite sets it), every stored object is compared with the JSON it was stored as."""
+        if not os.environ.get("EVERYNODE_VERIFY_CACHE") or self.store is None:
+            return
+        changed = self.store.modified_in_memory()
+        if changed:
+            log.error("objects modified in memory after they were stored: %s", ", ".join(changed[:20]))
+            (self.data_dir / "cache-violations.txt").write_text("\n".join(changed) + "\n")
 
 
 async def run_foreground(data_dir: Path, settings: Settings, on_ready=None) -> None:

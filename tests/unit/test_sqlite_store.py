@@ -176,3 +176,16 @@ def test_history_window_is_bounded_by_count_and_age(tmp_path):
             s.watch("pods/", 5)
         await s.close()
     run(main())
+
+
+def test_modified_in_memory_names_objects_a_reader_changed(tmp_path):
+    async def main():
+        s = SqliteStore(tmp_path / "db")
+        await s.start()
+        await s.create("pods/ns/a", obj("a", spec={"x": 1}))
+        await s.create("pods/ns/b", obj("b", spec={"x": 1}))
+        assert s.modified_in_memory() == []
+        s.get("pods/ns/b").value["spec"]["x"] = 2  # a careless reader of a shared object
+        assert s.modified_in_memory() == ["pods/ns/b"]
+        await s.close()
+    run(main())

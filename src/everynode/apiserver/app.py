@@ -98,7 +98,7 @@ def _warning_header(warnings: list[str]) -> str:
     return ", ".join('299 - ' + orjson.dumps(w).decode() for w in warnings)
 
 
-async def _one_chunk(chunk: bytes) -> AsyncIterator[bytes]:
+async def _one_chunk(chunk: Any) -> AsyncIterator[Any]:
     yield chunk
 
 
@@ -437,9 +437,14 @@ class ApiServer:
         while want > self.store.revision and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
-    async def watch_stream(self, q, kind: Kind, r: Route, neg: Negotiated) -> AsyncIterator[bytes]:
+    async def watch_stream(self, q, kind: Kind, r: Route, neg: Negotiated,
+                           as_objects: bool = False) -> AsyncIterator[Any]:
         """The body of a watch response as chunks of JSON lines. Parameters are checked and the
-        store watch is opened now; the chunks follow as events arrive."""
+        store watch is opened now; the chunks follow as events arrive.
+
+        ``as_objects`` (in-process watchers): chunks are lists of watch event dicts whose
+        objects are the store's own decoded objects, shared, not copies: the watcher must not
+        modify them (as with client-go's informer caches)."""
         flt = make_filter(kind, q.get("labelSelector"), q.get("fieldSelector"), r.name)
         rv_param = q.get("resourceVersion", "")
         timeout = _int_param(q, "timeoutSeconds")
@@ -471,10 +476,14 @@ class ApiServer:
             watch = self.store.watch(prefix, start_rev)
         except Compacted as exc:
             status = errors.gone(f"too old resource version: {exc.requested} ({exc.oldest})").status()
+            if as_objects:
+                return _one_chunk([{"type": "ERROR", "object": status}])
             return _one_chunk(orjson.dumps({"type": "ERROR", "object": status}) + b"\n")
         state = {"columns_sent": False}
 
-        def encode(ev_type: str, obj: dict, raw: bytes | None) -> bytes:
+        def encode(ev_type: str, obj: dict, raw: bytes | None) -> Any:
+            if as_objects:
+                return {"type": ev_type, "object": obj}
             if neg.table:
                 table = self._table([obj], kind, neg, {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
                                     include_object, with_columns=not state["columns_sent"])
@@ -488,9 +497,9 @@ class ApiServer:
             try:
                 first = [encode("ADDED", e.value, e.raw) for e in initial]
                 if _bool_param(send_initial) and bookmarks:
-                    first.append(self._bookmark(kind, start_rev, initial_end=True))
+                    first.append(self._bookmark(kind, start_rev, initial_end=True, as_object=as_objects))
                 if first:
-                    yield b"".join(first)
+                    yield first if as_objects else b"".join(first)
                 deadline = time.monotonic() + timeout
                 next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
                 last_rev = start_rev
@@ -509,18 +518,19 @@ class ApiServer:
                         if line:
                             out.append(line)
                     if bookmarks and time.monotonic() >= next_bookmark:
-                        out.append(self._bookmark(kind, max(last_rev, self.store.revision)))
+                        out.append(self._bookmark(kind, max(last_rev, self.store.revision), as_object=as_objects))
                         next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
                     if out:
-                        yield b"".join(out)
+                        yield out if as_objects else b"".join(out)
             finally:
                 watch.close()
 
         return chunks()
 
-    async def local_watch(self, request) -> AsyncIterator[bytes]:
+    async def local_watch(self, request, as_objects: bool = False) -> AsyncIterator[Any]:
         """A watch for a client in this process (``client/local.py``, a request without a
-        transport): the same authentication, routing and stream as over HTTP. Raises ApiError
+        transport): the same authentication, routing and stream as over HTTP, or, with
+        ``as_objects``, the events themselves (see ``watch_stream``). Raises ApiError
         where HTTP would answer 4xx."""
         if not self._authenticated(request):
             raise errors.unauthorized()
@@ -535,7 +545,8 @@ class ApiServer:
         assert r.kind is not None
         if request.method != "GET" or r.subresource is not None:
             raise errors.bad_request("not a watch request")
-        return await self.watch_stream(request.query, r.kind, r, _negotiate(request.headers.get("Accept")))
+        return await self.watch_stream(request.query, r.kind, r, _negotiate(request.headers.get("Accept")),
+                                       as_objects)
 
     @staticmethod
     def _event_line(kind: Kind, flt: Filter, ev: Event, encode) -> bytes | None:
@@ -560,12 +571,12 @@ class ApiServer:
         return None
 
     @staticmethod
-    def _bookmark(kind: Kind, rev: int, initial_end: bool = False) -> bytes:
+    def _bookmark(kind: Kind, rev: int, initial_end: bool = False, as_object: bool = False) -> Any:
         meta: dict[str, Any] = {"resourceVersion": str(rev)}
         if initial_end:
             meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        return orjson.dumps({"type": "BOOKMARK", "object": {"kind": kind.kind, "apiVersion": kind.group_version,
-                                                             "metadata": meta}}) + b"\n"
+        event = {"type": "BOOKMARK", "object": {"kind": kind.kind, "apiVersion": kind.group_version, "metadata": meta}}
+        return event if as_object else orjson.dumps(event) + b"\n"
 
     # ---------------------------------------------------- pods/binding, eviction
 

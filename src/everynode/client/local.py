@@ -110,12 +110,14 @@ class LocalClient(Client):
             q["resourceVersion"] = resource_version
         q.update({k: _param(v) for k, v in params.items() if v is not None})
         self.requests += 1
-        stream = await self.server.local_watch(LocalRequest("GET", path_for(plural, namespace), q, dict(self._headers), b""))
+        # The events carry the store's own decoded objects (no encoding, no parsing, one copy
+        # in memory however many informers watch): callers must treat them as read-only.
+        stream = await self.server.local_watch(
+            LocalRequest("GET", path_for(plural, namespace), q, dict(self._headers), b""), as_objects=True)
         try:
-            async for chunk in stream:
-                for line in chunk.split(b"\n"):
-                    if line.strip():
-                        yield orjson.loads(line)
+            async for events in stream:
+                for event in events:
+                    yield event
         finally:
             await stream.aclose()
 

@@ -277,6 +277,12 @@ class SqliteStore(Store):
             return len(table)
         return sum(1 for k in table if k.startswith(sub))
 
+    def modified_in_memory(self) -> list[str]:
+        """Keys whose in-memory object no longer serialises to the JSON that was stored: some
+        reader modified a shared object (a bug; see ``everynode.cluster``)."""
+        return [f"{resource}/{rest}" for resource, table in self._data.items()
+                for rest, e in table.items() if orjson.dumps(e.value) != e.raw]
+
     # writes ----------------------------------------------------------------------
 
     def _submit(self, kind: str, key: str, value: Obj | None, expected_rev: int | None):
