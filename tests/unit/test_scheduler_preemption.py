@@ -287,7 +287,7 @@ class FakeClient:
         self.calls.append(("delete", name))
         return {}
 
-    async def create(self, plural, obj, ns=None):
+    async def create(self, plural, obj, ns=None, result=True):
         self.calls.append(("event", obj["involvedObject"]["name"], obj["reason"], obj["message"]))
         return {"metadata": {"name": "ev"}}
 

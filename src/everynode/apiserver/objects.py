@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
+import random
 import time
 from functools import lru_cache
 from typing import Any
@@ -44,14 +44,23 @@ def parse_time(value: str | None) -> float | None:
 
 
 def generate_name(base: str) -> str:
+    # Upstream draws the suffix from math/rand, not a cryptographic source.
     if len(base) > _MAX_GENERATED_BASE:
         base = base[:_MAX_GENERATED_BASE]
-    return base + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+    return base + "".join(random.choices(_NAME_ALPHABET, k=5))
+
+
+_uid_pool = bytearray()
 
 
 def new_uid() -> str:
-    """A random (version 4) UUID, formatted without building a uuid.UUID."""
-    b = bytearray(os.urandom(16))
+    """A random (version 4) UUID from the OS's random source, read 4 KiB at a time (one
+    system call per 256 uids), formatted without building a uuid.UUID."""
+    global _uid_pool
+    if len(_uid_pool) < 16:
+        _uid_pool = bytearray(os.urandom(4096))
+    b = _uid_pool[-16:]
+    del _uid_pool[-16:]
     b[6] = b[6] & 0x0F | 0x40
     b[8] = b[8] & 0x3F | 0x80
     h = b.hex()

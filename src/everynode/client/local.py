@@ -81,9 +81,10 @@ class LocalClient(Client):
         self.server = server
 
     async def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
-                      content_type: str = "application/json", timeout: float | None = 60) -> Any:
+                      content_type: str = "application/json", timeout: float | None = 60,
+                      result: bool = True) -> Any:
         if any(s in path for s in _HTTP_ONLY) or (params and params.get("watch")):
-            return await super().request(method, path, body, params, content_type, timeout)
+            return await super().request(method, path, body, params, content_type, timeout, result)
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         headers = dict(self._headers)
         data = b""
@@ -100,7 +101,7 @@ class LocalClient(Client):
             raw = bytes(raw._value) if hasattr(raw, "_value") else b""
         if resp.status >= 400:
             raise _api_error(resp.status, raw)
-        return orjson.loads(raw) if raw else None
+        return orjson.loads(raw) if raw and result else None
 
 
     async def watch(self, plural: str, namespace: str | None = None, resource_version: str | None = None,

@@ -141,7 +141,9 @@ class Client:
             self._session = None
 
     async def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
-                      content_type: str = "application/json", timeout: float | None = 60) -> Any:
+                      content_type: str = "application/json", timeout: float | None = 60,
+                      result: bool = True) -> Any:
+        """The decoded answer; None when ``result`` is False (the caller only needs success)."""
         url = self.config.server + path
         if params:
             url += "?" + urlencode({k: v for k, v in params.items() if v is not None})
@@ -156,7 +158,7 @@ class Client:
             raw = await resp.read()
             if resp.status >= 400:
                 raise _api_error(resp.status, raw)
-            return orjson.loads(raw) if raw else None
+            return orjson.loads(raw) if raw and result else None
 
     # convenience verbs ---------------------------------------------------------
 
@@ -166,9 +168,9 @@ class Client:
     async def list(self, plural: str, namespace: str | None = None, **params: Any) -> Obj:
         return await self.request("GET", path_for(plural, namespace), params=params or None)
 
-    async def create(self, plural: str, obj: Obj, namespace: str | None = None) -> Obj:
+    async def create(self, plural: str, obj: Obj, namespace: str | None = None, result: bool = True) -> Obj:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
-        return await self.request("POST", path_for(plural, ns), obj)
+        return await self.request("POST", path_for(plural, ns), obj, result=result)
 
     async def replace(self, plural: str, obj: Obj, subresource: str | None = None) -> Obj:
         meta = obj["metadata"]

@@ -117,10 +117,10 @@ class EventRecorder:
                   "source": source, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
                   "eventTime": None, "reportingComponent": self.component,
                   "reportingInstance": self.host or self.component}
-            created = await self.client.create("events", ev, ns)
+            await self.client.create("events", ev, ns, result=False)  # the name is ours
             if len(self._recent) > 4096:
                 self._recent.clear()
-            self._recent[agg] = (ns, created["metadata"]["name"], 1)
+            self._recent[agg] = (ns, ev["metadata"]["name"], 1)
         except Exception as exc:  # events are best effort, never fail a sync
             log.debug("event %s/%s not recorded: %s", reason, meta.get("name"), exc)
 

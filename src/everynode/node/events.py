@@ -80,10 +80,10 @@ class PodEvents:
                   "source": {"component": "kubelet", "host": self.node},
                   "firstTimestamp": now, "lastTimestamp": now, "count": 1,
                   "reportingComponent": "kubelet", "reportingInstance": self.node}
-            created = await self.client.create("events", ev, ns)
+            await self.client.create("events", ev, ns, result=False)  # the name is ours
             if len(self._recent) > 4096:
                 self._recent.clear()
-            self._recent[key] = (created["metadata"]["name"], 1)
+            self._recent[key] = (ev["metadata"]["name"], 1)
         except Exception as exc:  # best effort
             log.debug("event %s for %s not recorded: %s", reason, meta.get("name"), exc)
 
