@@ -52,6 +52,7 @@ class WorkQueue:
         self._dirty: set[Hashable] = set()
         self._processing: set[Hashable] = set()
         self._waiting: list[tuple[float, int, Hashable]] = []
+        self._batching: set[Hashable] = set()
         self._seq = 0
         self._ready = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
@@ -82,6 +83,14 @@ class WorkQueue:
         heapq.heappush(self._waiting, (time.monotonic() + delay, self._seq, key))
         self._schedule()
 
+    def add_batched(self, key: Hashable, period: float) -> None:
+        """Add ``key`` after ``period`` unless it is queued already or a batched add is
+        pending: a burst of changes to one object's dependents becomes one sync."""
+        if self._shutdown or key in self._batching or (key in self._dirty and key not in self._processing):
+            return
+        self._batching.add(key)
+        self.add_after(key, period)
+
     def _schedule(self) -> None:
         if not self._waiting:
             return
@@ -98,6 +107,7 @@ class WorkQueue:
         now = time.monotonic()
         while self._waiting and self._waiting[0][0] <= now:
             _, _, key = heapq.heappop(self._waiting)
+            self._batching.discard(key)
             self.add(key)
         self._schedule()
 

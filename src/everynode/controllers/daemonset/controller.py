@@ -45,6 +45,9 @@ def _controller_of(obj: dict) -> dict | None:
     return None
 
 
+POD_UPDATE_BATCH = 0.1  # seconds
+
+
 class DaemonSetController(Controller):
     name = "daemonset-controller"
 
@@ -124,7 +127,7 @@ class DaemonSetController(Controller):
         self._matchers[k] = (rv, m)
         return m
 
-    def _owned_or_orphan(self, obj: dict, old: dict | None, revision: bool = False) -> None:
+    def _owned_or_orphan(self, obj: dict, old: dict | None, revision: bool = False, batch: bool = False) -> None:
         if old is not None and old["metadata"].get("resourceVersion") == obj["metadata"].get("resourceVersion"):
             return
         if old is not None:
@@ -133,7 +136,10 @@ class DaemonSetController(Controller):
                 self._enqueue_owner(old)
         owner = self._owner_key(obj)
         if owner is not None:
-            self.queue.add(owner)
+            if batch:
+                self.queue.add_batched(owner, POD_UPDATE_BATCH)
+            else:
+                self.queue.add(owner)
             return
         if _controller_of(obj) is not None:
             return  # owned by someone else
@@ -162,7 +168,11 @@ class DaemonSetController(Controller):
         if new["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
             self._pod_deleted(new)
             return
-        self._owned_or_orphan(new, old)
+        # Status changes of a DaemonSet's own pods are batched: during a creation or a rollout
+        # over thousands of nodes they arrive by the hundred per second, and every sync looks
+        # at all nodes and pods. Creations (node and pod adds, deletions) stay immediate.
+        same_owner = _controller_of(old) == _controller_of(new)
+        self._owned_or_orphan(new, old, batch=same_owner)
         owner = self._owner_key(new)
         if owner is not None:
             ds = self.dss.get(owner)
