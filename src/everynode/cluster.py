@@ -208,6 +208,9 @@ class Cluster:
         if self.store is not None:
             await self.store.close()
             self._verify_shared_objects()
+        from everynode import gcpolicy
+
+        gcpolicy.uninstall()
 
     def _verify_shared_objects(self) -> None:
         """In-process watchers share the store's decoded objects (client/local.py); one that

@@ -280,13 +280,18 @@ def _default_pod_only(spec: Obj) -> None:
 _MEMO_SIZE = 1024
 
 
+MEMO_MAX_KEY = 64 * 1024  # larger specs (rare) are not worth keeping: no memo
+
+
 def _memo_key(spec: Obj) -> bytes | None:
-    """The spec's JSON with a null affinity, or None when it is not plain JSON (then no memo)."""
+    """The spec's JSON with a null affinity, or None when it is not plain JSON or too large
+    (then no memo)."""
     try:
-        return orjson.dumps({**spec, "affinity": None} if "affinity" in spec else spec,
-                            option=orjson.OPT_PASSTHROUGH_DATETIME)
+        key = orjson.dumps({**spec, "affinity": None} if "affinity" in spec else spec,
+                           option=orjson.OPT_PASSTHROUGH_DATETIME)
     except (orjson.JSONEncodeError, TypeError):
         return None
+    return key if len(key) <= MEMO_MAX_KEY else None
 
 
 @lru_cache(maxsize=_MEMO_SIZE)

@@ -262,6 +262,7 @@ def _check_value(typ: str, value: Any, path: str, unknown: list[str], owner: str
 # nearly identical ones (they differ in the node affinity). The check of a spec without its
 # affinity is a pure function of its JSON, so it is memoised; the affinity is checked apart.
 _POD_SPEC = "V1PodSpec"
+_MEMO_MAX_KEY = 64 * 1024  # larger specs (rare) are checked without the memo
 
 
 def _check_pod_spec(spec: dict, path: str, unknown: list[str]) -> None:
@@ -271,6 +272,8 @@ def _check_pod_spec(spec: dict, path: str, unknown: list[str]) -> None:
         key = orjson.dumps({**spec, "affinity": None} if has_affinity else spec,
                            option=orjson.OPT_PASSTHROUGH_DATETIME)
     except (orjson.JSONEncodeError, TypeError):
+        key = None
+    if key is None or len(key) > _MEMO_MAX_KEY:
         _check_object(_POD_SPEC, spec, path, unknown)
         return
     cleaned, before, after = _checked_pod_spec(key)
@@ -313,7 +316,7 @@ def _checked_pod_spec(key: bytes) -> tuple[bytes | None, _Part, _Part]:
             _check_object(_POD_SPEC, half, "", found)
             parts.append((tuple(found), None))
         except TypeMismatch as exc:
-            parts.append((tuple(found), exc))
+            parts.append((tuple(found), exc.with_traceback(None)))  # kept without its frames
     merged = {**halves[0], **({"affinity": None} if cut < len(names) else {}), **halves[1]}
     cleaned = orjson.dumps(merged)
     return (None if cleaned == key else cleaned), parts[0], parts[1]

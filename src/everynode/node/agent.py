@@ -136,6 +136,7 @@ class NodeAgent:
             self.ca_pem = Path(client.config.ca_file).read_bytes()
         self.pods_running = False
         self._latest_lease: dict | None = None
+        self._heartbeat_gap = False
 
     # -------------------------------------------------------------- the Node
 
@@ -261,10 +262,16 @@ class NodeAgent:
         await self.client.replace("nodes", node, "status")
 
     async def _lease_loop(self) -> None:
+        last_renewal = time.monotonic()
         while True:
             try:
                 await self.renew_lease()
+                now = time.monotonic()
+                if now - last_renewal > LEASE_DURATION / 2:
+                    self._heartbeat_gap = True  # the node lifecycle controller may have given up on us
+                last_renewal = now
             except Exception as exc:  # the API may be restarting; keep trying
+                self._heartbeat_gap = True
                 log.warning("node %s: lease renewal failed: %s", self.config.name, exc)
             await asyncio.sleep(LEASE_RENEW)
 
@@ -273,12 +280,17 @@ class NodeAgent:
         while True:
             await asyncio.sleep(STATUS_CHECK)
             digest = _status_digest(self._status())
-            if digest == reported and time.monotonic() - reported_at < STATUS_REPORT:
+            # Post when the status changed, when the report period is over, or after a gap in the
+            # heartbeats: the node lifecycle controller may have set the conditions to Unknown,
+            # and only a status post sets them back.
+            if digest == reported and time.monotonic() - reported_at < STATUS_REPORT and not self._heartbeat_gap:
                 continue
             try:
+                self._heartbeat_gap = False
                 await self.update_status()
                 reported, reported_at = digest, time.monotonic()
             except Exception as exc:
+                self._heartbeat_gap = True  # try again at the next check
                 log.warning("node %s: status update failed: %s", self.config.name, exc)
 
     # ------------------------------------------------------------ lifecycle
