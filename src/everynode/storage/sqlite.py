@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import queue
 import sqlite3
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +171,53 @@ class _Stats:
     batches: list[int] = field(default_factory=list)
 
 
+class _DbThread:
+    """The thread that owns the SQLite connection. Jobs go in through a SimpleQueue and results
+    come back with call_soon_threadsafe: about half the CPU of run_in_executor's hand-over on
+    this project's VM (65-79 us against 112-142 us), paid once per commit."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="sqlite", daemon=True)
+
+    def start(self) -> None:
+        if not self._thread.is_alive():
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            loop, fut, fn, args = job
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                loop.call_soon_threadsafe(_settle, fut, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, fut, result, None)
+
+    async def call(self, fn, *args):
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._jobs.put((loop, fut, fn, args))
+        return await fut
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+
+
+def _settle(fut: asyncio.Future, result, exc: BaseException | None) -> None:
+    if fut.cancelled():
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(result)
+
+
 class SqliteStore(Store):
     def __init__(self, path: str | Path, history: int = 50_000, durable: bool = True,
                  history_seconds: float = 300.0):
@@ -187,15 +235,15 @@ class SqliteStore(Store):
         self._wake: asyncio.Event | None = None
         self._committer: asyncio.Task | None = None
         self._closing = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._thread = _DbThread()
         self._db: sqlite3.Connection | None = None
         self.stats = _Stats()
 
     # lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        rows, rev = await loop.run_in_executor(self._executor, self._open)
+        self._thread.start()
+        rows, rev = await self._thread.call(self._open)
         for key, create_rev, mod_rev, raw in rows:
             value = orjson.loads(raw)
             resource, rest = _split(key)
@@ -234,8 +282,8 @@ class SqliteStore(Store):
         if self._db is not None:
             db = self._db
             self._db = None
-            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
-        self._executor.shutdown(wait=True)
+            await self._thread.call(db.close)
+        self._thread.stop()
 
     # reads -----------------------------------------------------------------------
 
@@ -306,7 +354,6 @@ class SqliteStore(Store):
 
     async def _commit_loop(self) -> None:
         assert self._wake is not None
-        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -314,7 +361,7 @@ class SqliteStore(Store):
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
                 try:
-                    await self._commit_batch(loop, batch)
+                    await self._commit_batch(batch)
                 except Exception as exc:  # a bad value must not stop the committer for everyone
                     log.exception("store: a batch of %d writes failed", len(batch))
                     for op in batch:
@@ -323,7 +370,7 @@ class SqliteStore(Store):
             if self._closing:
                 return
 
-    async def _commit_batch(self, loop: asyncio.AbstractEventLoop, batch: list[_Op]) -> None:
+    async def _commit_batch(self, batch: list[_Op]) -> None:
         overlay: dict[str, Entry | None] = {}
         rows: list[tuple] = []
         events: list[tuple[_Op, Event]] = []
@@ -363,7 +410,7 @@ class SqliteStore(Store):
             return
         started = time.perf_counter()
         try:
-            await loop.run_in_executor(self._executor, self._write, rows, rev)
+            await self._thread.call(self._write, rows, rev)
         except Exception as exc:  # disk full, I/O error: nothing becomes visible
             for op, _ in events:
                 if not op.future.done():
