@@ -277,15 +277,16 @@ class ApiServer:
         opts = self._write_options(request)
         if method == "POST" and r.name is None:
             body = decode.parse(await decode.read_body(request), request.headers.get("Content-Type"))
-            obj, warnings = await self.resources.create(kind, r.namespace, body, opts)
+            obj, warnings = await self.resources.create(kind, r.namespace, body, opts, owned=True)
             return self._object_response(obj, kind, neg, 201, warnings)
         if method == "PUT" and r.name is not None:
             body = decode.parse(await decode.read_body(request), request.headers.get("Content-Type"))
             if r.subresource == "finalize" and kind.kind == "Namespace":
-                obj, warnings = await self.resources.update(kind, None, r.name, body, opts, "finalize")
+                obj, warnings = await self.resources.update(kind, None, r.name, body, opts, "finalize",
+                                                            owned=True)
             else:
                 obj, warnings = await self.resources.update(kind, r.namespace, r.name, body, opts,
-                                                            r.subresource)
+                                                            r.subresource, owned=True)
             return self._object_response(obj, kind, neg, 200, warnings)
         if method == "PATCH" and r.name is not None:
             raw = await decode.read_body(request)

@@ -139,8 +139,9 @@ class Resources:
     # ---------------------------------------------------------------- decoding
 
     def decode_object(self, kind: Kind, body: Any, opts: WriteOptions,
-                      from_patch: bool = False) -> tuple[Obj, list[str]]:
-        """Check type meta and schema of a request body; returns (object, warnings)."""
+                      from_patch: bool = False, owned: bool = False) -> tuple[Obj, list[str]]:
+        """Check type meta and schema of a request body; returns (object, warnings). ``owned``:
+        the body was just decoded for this request, so it is used in place instead of copied."""
         if not isinstance(body, dict):
             raise errors.bad_request(
                 f"{kind.kind} in version \"{kind.version}\" cannot be handled as a {kind.kind}: "
@@ -158,7 +159,7 @@ class Resources:
             raise errors.bad_request(f"{kind.kind} in version \"{kind.version}\" cannot be handled as a "
                                      f"{kind.kind}: metadata must be an object")
         try:
-            obj = deep_copy(body)
+            obj = body if owned else deep_copy(body)
         except (orjson.JSONEncodeError, TypeError, ValueError) as exc:
             raise errors.bad_request(f'{kind.kind} in version "{kind.version}" cannot be handled as a '
                                      f"{kind.kind}: {exc}") from None
@@ -217,8 +218,9 @@ class Resources:
             raise errors.invalid_object(kind.kind, kind.group, meta.get("name") or meta.get("generateName", ""),
                                         errs)
 
-    async def create(self, kind: Kind, ns: str | None, body: Any, opts: WriteOptions) -> tuple[Obj, list[str]]:
-        obj, warnings = self.decode_object(kind, body, opts)
+    async def create(self, kind: Kind, ns: str | None, body: Any, opts: WriteOptions,
+                     owned: bool = False) -> tuple[Obj, list[str]]:
+        obj, warnings = self.decode_object(kind, body, opts, owned=owned)
         meta = obj["metadata"]
         if kind.namespaced:
             body_ns = meta.get("namespace")
@@ -334,8 +336,8 @@ class Resources:
         return new
 
     async def update(self, kind: Kind, ns: str | None, name: str, body: Any, opts: WriteOptions,
-                     subresource: str | None = None) -> tuple[Obj, list[str]]:
-        obj, warnings = self.decode_object(kind, body, opts)
+                     subresource: str | None = None, owned: bool = False) -> tuple[Obj, list[str]]:
+        obj, warnings = self.decode_object(kind, body, opts, owned=owned)
         meta = obj["metadata"]
         if meta.get("name") and meta["name"] != name:
             raise errors.bad_request(f"the name of the object ({meta['name']}) does not match the name "
@@ -349,7 +351,7 @@ class Resources:
         want_rv = meta.get("resourceVersion") or None
         if (kind.kind in CREATE_ON_UPDATE and subresource is None and not want_rv
                 and self.store.get(key_of(kind, ns, name)) is None):
-            return await self.create(kind, ns, obj, opts)
+            return await self.create(kind, ns, obj, opts, owned=True)
         result = await self._guaranteed_update(kind, ns, name, lambda _cur: deep_copy(obj), want_rv,
                                                opts, subresource)
         return result, warnings
