@@ -159,7 +159,11 @@ class Resources:
             raise errors.bad_request(f"{kind.kind} in version \"{kind.version}\" cannot be handled as a "
                                      f"{kind.kind}: metadata must be an object")
         try:
-            obj = body if owned else deep_copy(body)
+            if owned:
+                orjson.dumps(body)  # what the copy would refuse (nesting deeper than 255), without copying
+                obj = body
+            else:
+                obj = deep_copy(body)
         except (orjson.JSONEncodeError, TypeError, ValueError) as exc:
             raise errors.bad_request(f'{kind.kind} in version "{kind.version}" cannot be handled as a '
                                      f"{kind.kind}: {exc}") from None
