@@ -9,8 +9,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
-import orjson
-
+from everynode.api.jsondata import json_copy
 from everynode.api.kind import Kind
 
 Obj = dict[str, Any]
@@ -67,8 +66,7 @@ def new_uid() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def deep_copy(obj: Obj) -> Obj:
-    return orjson.loads(orjson.dumps(obj))
+deep_copy = json_copy
 
 
 def spec_part(obj: Obj) -> Obj:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
+from everynode.api.jsondata import json_copy
 from everynode.api.placement import NO_EXECUTE, NO_SCHEDULE, NODE_NAME_FIELD, parse_int64
 from everynode.api.validation import is_dns1123_subdomain, mask_trailing_dash
 
@@ -123,7 +122,7 @@ def pin_to_node(affinity: Mapping[str, Any] | None, node_name: str) -> dict[str,
     Required node-selector terms are replaced by one ``metadata.name In
     [node]`` term; preferred terms and pod (anti-)affinity are kept.
     """
-    out = _json_copy(dict(affinity or {}))
+    out = json_copy(dict(affinity or {}))
     node_affinity = dict(out.get("nodeAffinity") or {})
     required = dict(node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {})
     required["nodeSelectorTerms"] = [node_name_affinity(node_name)]
@@ -138,7 +137,7 @@ def new_pod(ds: Mapping[str, Any], node_name: str, hash: str,
     meta = ds.get("metadata") or {}
     template = (ds.get("spec") or {}).get("template") or {}
     tmeta = template.get("metadata") or {}
-    spec = _json_copy(template.get("spec") or {})
+    spec = json_copy(template.get("spec") or {})
 
     labels = dict(tmeta.get("labels") or {})
     if template_generation is not None:
@@ -180,9 +179,3 @@ def target_node_of(pod: Mapping[str, Any]) -> str | None:
                 values = req.get("values") or []
                 return values[0] if len(values) == 1 else None
     return None
-
-
-def _json_copy(value: Any) -> Any:
-    """Deep copy of JSON data (DaemonSet templates come from the API); an orjson round trip is
-    several times faster than copy.deepcopy, and the controller copies a template per pod."""
-    return orjson.loads(orjson.dumps(value))
