@@ -331,6 +331,14 @@ class BenchCluster:
         e = self.store.get(f"daemonsets.apps/{NS}/{name}")
         return (e.value.get("status") or {}) if e is not None else {}
 
+    async def run_daemonsets(self, names: list[str], n: int, timeout: float, interval: float) -> None:
+        """Create the DaemonSets and wait until each is Ready on all ``n`` workers."""
+        for name in names:
+            await self.client.create("daemonsets", daemonset(name), NS)
+        for name in names:
+            if not await self.wait_ds(name, ready_all(n), timeout, interval):
+                raise RuntimeError(f"{name} not ready on {n} nodes within {timeout}s")
+
     async def wait_ds(self, name: str, pred, timeout: float, interval: float = 0.01) -> bool:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -456,11 +464,7 @@ async def bench_join(n: int, joins: int, startup: float, timeout: float) -> dict
     incomplete = 0
     try:
         await bc.add_workers(n)
-        for name in names:
-            await bc.client.create("daemonsets", daemonset(name), NS)
-        for name in names:
-            if not await bc.wait_ds(name, ready_all(n), timeout, 0.05):
-                raise RuntimeError(f"{name} not ready on {n} nodes within {timeout}s")
+        await bc.run_daemonsets(names, n, timeout, 0.05)
         obs = bc.observer
         for _ in range(joins):
             t0 = time.monotonic()
@@ -528,11 +532,7 @@ async def bench_steady(n: int, seconds: float, timeout: float) -> dict:
     samples: list[tuple[float, float, int]] = []
     try:
         await bc.add_workers(n)
-        for name in names:
-            await bc.client.create("daemonsets", daemonset(name), NS)
-        for name in names:
-            if not await bc.wait_ds(name, ready_all(n), timeout, 0.1):
-                raise RuntimeError(f"{name} not ready on {n} nodes within {timeout}s")
+        await bc.run_daemonsets(names, n, timeout, 0.1)
         await asyncio.sleep(min(5.0, seconds / 4))  # let the creation burst settle
         _, peak_setup = rss_bytes()
         t0, c0 = time.monotonic(), cpu_seconds()
