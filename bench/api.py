@@ -70,6 +70,15 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def host_steal() -> tuple[int, int]:
+    """(steal, total) jiffies of all CPUs: time the hypervisor gave to other guests."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)
+
+
 async def bench(server: str, token: str, ca: str | None, args, pid: int | None = None) -> dict:
     import ssl
 
@@ -93,10 +102,13 @@ async def bench(server: str, token: str, ca: str | None, args, pid: int | None =
 
         for name, fn in (("create", lambda i: req("POST", base, pod(i))),
                          ("get", lambda i: req("GET", f"{base}/bench-{i:06d}"))):
-            cpu0 = cpu_seconds(pid)
+            cpu0, own0, steal0 = cpu_seconds(pid), time.process_time(), host_steal()
             secs = await run_pool(args.pods, args.concurrency, fn)
+            steal1 = host_steal()
             results[name] = {"count": args.pods, "seconds": secs, "per_second": args.pods / secs,
-                             "server_cpu_us_each": (cpu_seconds(pid) - cpu0) / args.pods * 1e6}
+                             "server_cpu_us_each": (cpu_seconds(pid) - cpu0) / args.pods * 1e6,
+                             "client_cpu_us_each": (time.process_time() - own0) / args.pods * 1e6,
+                             "host_steal_percent": 100 * (steal1[0] - steal0[0]) / max(1, steal1[1] - steal0[1])}
 
         lat = []
         for _ in range(args.list_repeats):
@@ -180,6 +192,8 @@ def main() -> int:
     print(f"{'creates/s':<34}{r['create']['per_second']:>14.0f}  >= 2000")
     if r["create"]["server_cpu_us_each"]:
         print(f"{'server CPU per create, us':<34}{r['create']['server_cpu_us_each']:>14.0f}")
+    print(f"{'bench client CPU per create, us':<34}{r['create']['client_cpu_us_each']:>14.0f}")
+    print(f"{'host steal during creates, %':<34}{r['create']['host_steal_percent']:>14.1f}")
     print(f"{'gets/s':<34}{r['get']['per_second']:>14.0f}")
     if r["get"]["server_cpu_us_each"]:
         print(f"{'server CPU per get, us':<34}{r['get']['server_cpu_us_each']:>14.0f}")
