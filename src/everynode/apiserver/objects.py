@@ -9,8 +9,8 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from everynode.api.jsondata import json_copy
 from everynode.api.kind import Kind
+from everynode.jsondata import json_copy
 
 Obj = dict[str, Any]
 

@@ -32,13 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-import orjson
-
 from everynode import __version__
 from everynode.aiotools import cancel_and_wait
 from everynode.api.errors import ApiError
 from everynode.apiserver.objects import now_micro, now_rfc3339
 from everynode.client.rest import Client
+from everynode.jsondata import json_bytes_kept
 from everynode.node.events import PodEvents
 from everynode.node.images import Catalog
 from everynode.node.logaccess import LogError, choose_container, select_instance
@@ -622,7 +621,7 @@ def _status_digest(status: dict) -> bytes:
     """The node status without its timestamps: what tells whether it changed."""
     conditions = [{k: v for k, v in c.items() if k not in ("lastHeartbeatTime", "lastTransitionTime")}
                   for c in status.get("conditions") or []]
-    return orjson.dumps({**status, "conditions": conditions})
+    return json_bytes_kept({**status, "conditions": conditions})
 
 
 @functools.cache

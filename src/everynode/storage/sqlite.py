@@ -28,6 +28,7 @@ from pathlib import Path
 
 import orjson
 
+from everynode.jsondata import json_bytes_kept
 from everynode.storage.interface import (
     Compacted,
     Entry,
@@ -392,7 +393,7 @@ class SqliteStore(Store):
             if op.kind == "delete":
                 value = dict(current.value)
                 value["metadata"] = dict(value["metadata"], resourceVersion=str(rev))
-                entry = Entry(value, orjson.dumps(value), rev, current.create_rev)
+                entry = Entry(value, json_bytes_kept(value), rev, current.create_rev)
                 overlay[op.key] = None
                 rows.append(("delete", op.key))
                 events.append((op, Event("DELETED", op.key, rev, entry, current)))
@@ -401,7 +402,7 @@ class SqliteStore(Store):
                 assert value is not None
                 value.setdefault("metadata", {})["resourceVersion"] = str(rev)
                 create_rev = rev if current is None else current.create_rev
-                entry = Entry(value, orjson.dumps(value), rev, create_rev)
+                entry = Entry(value, json_bytes_kept(value), rev, create_rev)
                 overlay[op.key] = entry
                 rows.append(("put", op.key, create_rev, rev, entry.raw))
                 kind = "ADDED" if current is None else "MODIFIED"

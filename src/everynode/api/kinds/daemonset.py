@@ -18,7 +18,6 @@ from everynode.api.intstr import (
     validate_int_or_percent,
     validate_not_more_than_100_percent,
 )
-from everynode.api.jsondata import json_copy
 from everynode.api.kind import Kind
 from everynode.api.podspec import default_pod_template, semantic_equal, validate_pod_template_spec
 from everynode.api.selectors import from_label_selector
@@ -28,6 +27,7 @@ from everynode.api.validation import (
     validate_nonnegative,
     validate_object_meta_update,
 )
+from everynode.jsondata import json_copy
 
 Obj = dict[str, Any]
 

@@ -21,7 +21,6 @@ from everynode.api.errors import (
     not_supported,
     required,
 )
-from everynode.api.jsondata import json_copy
 from everynode.api.kind import Kind
 from everynode.api.podspec import (
     IP_MSG,
@@ -42,6 +41,7 @@ from everynode.api.validation import (
     is_qualified_name,
     validate_object_meta_update,
 )
+from everynode.jsondata import json_copy
 
 Obj = dict[str, Any]
 

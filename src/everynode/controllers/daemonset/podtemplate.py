@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from everynode.api.jsondata import json_copy
 from everynode.api.placement import NO_EXECUTE, NO_SCHEDULE, NODE_NAME_FIELD, parse_int64
 from everynode.api.validation import is_dns1123_subdomain, mask_trailing_dash
+from everynode.jsondata import json_copy
 
 HASH_LABEL = "controller-revision-hash"
 TEMPLATE_GENERATION_LABEL = "pod-template-generation"
