@@ -103,7 +103,9 @@ class Cluster:
 
         d = self.data_dir
         creds = certs.ensure_credentials(d)
-        self.store = SqliteStore(d / "state.db")
+        # Events are most of the objects (5 per daemon pod) and no component holds them
+        # decoded: the store keeps them as JSON bytes only.
+        self.store = SqliteStore(d / "state.db", bytes_only=("events",))
         await self.store.start()
         self.server = ApiServer(self.store, creds.token)
         # pods/log and metrics.k8s.io are answered by the node agents (in this process or remote).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from everynode.apiserver.app import ApiServer
 from everynode.apiserver.resources import WriteOptions
 from everynode.storage.sqlite import SqliteStore
@@ -16,9 +18,10 @@ def event(name: str, last: str) -> dict:
             "firstTimestamp": last, "lastTimestamp": last, "count": 1}
 
 
-def test_old_events_are_dropped_and_recent_ones_kept(tmp_path):
+@pytest.mark.parametrize("bytes_only", [(), ("events",)], ids=["decoded", "bytes-only"])
+def test_old_events_are_dropped_and_recent_ones_kept(tmp_path, bytes_only):
     async def main():
-        store = SqliteStore(tmp_path / "db")
+        store = SqliteStore(tmp_path / "db", bytes_only=bytes_only)
         await store.start()
         server = ApiServer(store, "token")
         await server.bootstrap()

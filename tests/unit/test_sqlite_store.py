@@ -189,3 +189,39 @@ def test_modified_in_memory_names_objects_a_reader_changed(tmp_path):
         assert s.modified_in_memory() == ["pods/ns/b"]
         await s.close()
     run(main())
+
+
+def test_bytes_only_resources_decode_on_read_and_survive_reopen(tmp_path):
+    async def main():
+        s = SqliteStore(tmp_path / "db", bytes_only=("events",))
+        await s.start()
+        w = s.watch("events/", 0)
+        created = await s.create("events/ns/e1", obj("e1", reason="Started"))
+        await s.create("pods/ns/p", obj("p"))  # the next commit forgets the last batch's values
+        stored = s.get("events/ns/e1")
+        assert stored is created and stored._value is None
+        first, second = stored.value, stored.value
+        assert first == second == {"metadata": {"name": "e1", "resourceVersion": "1"}, "reason": "Started"}
+        assert first is not second  # a fresh copy per read: readers cannot alter the store
+        first["reason"] = "changed"
+        assert s.get("events/ns/e1").value["reason"] == "Started"
+        assert s.get("pods/ns/p")._value is not None  # other resources stay decoded
+        updated = await s.update("events/ns/e1", dict(stored.value, count=2), expected_rev=1)
+        assert updated.value["count"] == 2
+        events = []
+        async for ev in w:
+            events.append(ev)
+            if len(events) == 2:
+                break
+        assert [(e.type, e.entry.value.get("count"), e.prev and e.prev.value["reason"]) for e in events] == [
+            ("ADDED", None, None), ("MODIFIED", 2, "Started")]
+        assert s.list("events/")[0][0].key == "events/ns/e1"
+        assert s.modified_in_memory() == []
+        await s.close()
+        s2 = SqliteStore(tmp_path / "db", bytes_only=("events",))
+        await s2.start()
+        again = s2.get("events/ns/e1")
+        assert again._value is None and again.value["count"] == 2 and again.mod_rev == 3
+        assert s2.get("pods/ns/p").value["metadata"]["name"] == "p"
+        await s2.close()
+    run(main())

@@ -74,6 +74,9 @@ class Kind:
 
     # fieldSelector support beyond metadata.name / metadata.namespace.
     field_getters: dict[str, FieldGetter] = field(default_factory=dict)
+    # Selectable fields whose value is a string read verbatim from the object: a list can skip
+    # an object whose JSON does not contain the wanted value without decoding it.
+    verbatim_fields: frozenset[str] = frozenset()
 
     # Server-side table: column definitions and a row builder (obj, now) -> cells.
     columns: list[Column] = field(default_factory=list)

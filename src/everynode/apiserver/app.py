@@ -612,7 +612,7 @@ class ApiServer:
         from everynode.storage.interface import StorageError
 
         kind = self.by_gv["v1"]["events"]
-        times: dict[tuple, float] = {}
+        times: dict[int, float] = {}
         while not self.stopping.is_set():
             try:
                 await asyncio.wait_for(self.stopping.wait(), every)
@@ -621,20 +621,19 @@ class ApiServer:
                 pass
             horizon = time.time() - ttl
             entries, _ = self.store.list(prefix_of(kind, None))
-            # The last-seen time of each event, by (uid, revision): parsed once, not every round.
+            # The last-seen time of each event version, by its revision.
             known, times = times, {}
             for e in entries:
-                ev = e.value
-                meta = ev.get("metadata") or {}
-                tag = (meta.get("uid"), e.mod_rev)
-                last = known.get(tag)
+                # Events are kept as bytes only: each version is decoded here once, not every round.
+                last = known.get(e.mod_rev)
                 if last is None:
+                    ev = e.value
                     last = (parse_time(ev.get("lastTimestamp")) or parse_time(ev.get("eventTime"))
-                            or parse_time(meta.get("creationTimestamp")) or 0.0)
-                times[tag] = last
+                            or parse_time((ev.get("metadata") or {}).get("creationTimestamp")) or 0.0)
+                times[e.mod_rev] = last
                 if last < horizon:
                     try:
-                        await self.store.delete(key_of(kind, meta.get("namespace"), meta["name"]), e.mod_rev)
+                        await self.store.delete(e.key, e.mod_rev)
                     except StorageError:
                         pass  # changed or gone meanwhile: looked at again next round
 

@@ -51,6 +51,9 @@ class Filter:
 
     labels: Any = None
     fields: list | None = None
+    # JSON strings a matching object's bytes must contain (from field equalities): a list tests
+    # them on the stored bytes before decoding anything.
+    needles: tuple[bytes, ...] = ()
 
     def matches(self, kind: Kind, obj: Obj) -> bool:
         if self.labels is not None and not self.labels.matches((obj.get("metadata") or {}).get("labels") or {}):
@@ -80,6 +83,9 @@ def make_filter(kind: Kind, label_selector: str | None, field_selector: str | No
     if name:
         reqs.append(("metadata.name", "=", name))
     f.fields = reqs or None
+    f.needles = tuple(orjson.dumps(value) for field, op, value in reqs
+                      if op in ("=", "==") and value
+                      and (field in ("metadata.name", "metadata.namespace") or field in kind.verbatim_fields))
     return f
 
 
@@ -120,6 +126,9 @@ class Resources:
             except Exception:
                 raise errors.bad_request("continue key is not valid: incorrect encoded start "
                                          "resourceVersion (version meta.k8s.io/v1)") from None
+        if flt.needles:
+            needles = flt.needles
+            entries = [e for e in entries if all(n in e.raw for n in needles)]
         if not flt.empty:
             entries = [e for e in entries if flt.matches(kind, e.value)]
         if start_key is not None:
@@ -133,8 +142,8 @@ class Resources:
 
     @staticmethod
     def _entry_key(kind: Kind, e: Entry) -> str:
-        meta = e.value["metadata"]
-        return f"{meta.get('namespace', '')}/{meta['name']}"
+        """``namespace/name`` (``/name`` when cluster-scoped): the store key without its resource."""
+        return e.key.split("/", 1)[1]
 
     # ---------------------------------------------------------------- decoding
 

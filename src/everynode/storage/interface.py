@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 Obj = dict[str, Any]
 
 
@@ -51,14 +53,32 @@ class Compacted(StorageError):
         self.oldest = oldest
 
 
-@dataclass(slots=True)
 class Entry:
-    """A stored object: the decoded value, its JSON bytes and its revisions."""
+    """A stored object: its key, JSON bytes, revisions and decoded value.
 
-    value: Obj
-    raw: bytes
-    mod_rev: int
-    create_rev: int
+    A store may keep only the bytes of a kind nobody holds decoded (events: most of the
+    objects, read only by lists); ``value`` then decodes a fresh copy on each read."""
+
+    __slots__ = ("key", "_value", "raw", "mod_rev", "create_rev")
+
+    def __init__(self, key: str, value: Obj | None, raw: bytes, mod_rev: int, create_rev: int):
+        self.key = key
+        self._value = value
+        self.raw = raw
+        self.mod_rev = mod_rev
+        self.create_rev = create_rev
+
+    @property
+    def value(self) -> Obj:
+        v = self._value
+        return orjson.loads(self.raw) if v is None else v
+
+    def forget_value(self) -> None:
+        """Keep only the bytes from now on."""
+        self._value = None
+
+    def __repr__(self) -> str:
+        return f"Entry({self.key!r}, mod_rev={self.mod_rev}, create_rev={self.create_rev})"
 
 
 @dataclass(slots=True)

@@ -23,6 +23,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,8 +159,8 @@ class _LogRecord:
                    None if p is None else (p.raw, p.mod_rev, p.create_rev))
 
     def event(self) -> Event:
-        entry = Entry(orjson.loads(self.raw), self.raw, self.mod_rev, self.create_rev)
-        prev = None if self.prev is None else Entry(orjson.loads(self.prev[0]), *self.prev)
+        entry = Entry(self.key, orjson.loads(self.raw), self.raw, self.mod_rev, self.create_rev)
+        prev = None if self.prev is None else Entry(self.key, orjson.loads(self.prev[0]), *self.prev)
         return Event(self.type, self.key, self.rev, entry, prev)
 
 
@@ -221,8 +222,12 @@ def _settle(fut: asyncio.Future, result, exc: BaseException | None) -> None:
 
 class SqliteStore(Store):
     def __init__(self, path: str | Path, history: int = 50_000, durable: bool = True,
-                 history_seconds: float = 300.0):
+                 history_seconds: float = 300.0, bytes_only: Iterable[str] = ()):
         self.path = str(path)
+        # Resources kept as JSON bytes only, decoded on each read: a decoded object is about
+        # four times the size of its JSON, and nothing in the process holds these decoded.
+        self.bytes_only = frozenset(bytes_only)
+        self._forget: list[Entry] = []
         self.history_limit = history
         self.history_seconds = history_seconds
         self._log_times: collections.deque[float] = collections.deque()
@@ -246,9 +251,9 @@ class SqliteStore(Store):
         self._thread.start()
         rows, rev = await self._thread.call(self._open)
         for key, create_rev, mod_rev, raw in rows:
-            value = orjson.loads(raw)
             resource, rest = _split(key)
-            self._data[resource][rest] = Entry(value, bytes(raw), mod_rev, create_rev)
+            value = None if resource in self.bytes_only else orjson.loads(raw)
+            self._data[resource][rest] = Entry(key, value, bytes(raw), mod_rev, create_rev)
         self._rev = rev
         # History does not survive a restart: a watch must start at or after now.
         self._oldest = rev
@@ -372,6 +377,10 @@ class SqliteStore(Store):
                 return
 
     async def _commit_batch(self, batch: list[_Op]) -> None:
+        # The writers of the last batch have had their decoded values (their own objects).
+        for entry in self._forget:
+            entry.forget_value()
+        self._forget.clear()
         overlay: dict[str, Entry | None] = {}
         rows: list[tuple] = []
         events: list[tuple[_Op, Event]] = []
@@ -393,7 +402,7 @@ class SqliteStore(Store):
             if op.kind == "delete":
                 value = dict(current.value)
                 value["metadata"] = dict(value["metadata"], resourceVersion=str(rev))
-                entry = Entry(value, json_bytes_kept(value), rev, current.create_rev)
+                entry = Entry(op.key, value, json_bytes_kept(value), rev, current.create_rev)
                 overlay[op.key] = None
                 rows.append(("delete", op.key))
                 events.append((op, Event("DELETED", op.key, rev, entry, current)))
@@ -402,7 +411,7 @@ class SqliteStore(Store):
                 assert value is not None
                 value.setdefault("metadata", {})["resourceVersion"] = str(rev)
                 create_rev = rev if current is None else current.create_rev
-                entry = Entry(value, json_bytes_kept(value), rev, create_rev)
+                entry = Entry(op.key, value, json_bytes_kept(value), rev, create_rev)
                 overlay[op.key] = entry
                 rows.append(("put", op.key, create_rev, rev, entry.raw))
                 kind = "ADDED" if current is None else "MODIFIED"
@@ -429,6 +438,8 @@ class SqliteStore(Store):
             else:
                 self._data[resource][rest] = ev.entry
             self._publish(resource, rest, ev)
+            if resource in self.bytes_only:
+                self._forget.append(ev.entry)
             if not op.future.done():
                 op.future.set_result(ev.entry)
         self._trim_history()

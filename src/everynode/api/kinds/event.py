@@ -111,4 +111,5 @@ KIND = Kind(
     validate_create=validate_event,
     validate_update=validate_update,
     field_getters=FIELD_GETTERS,
+    verbatim_fields=frozenset(FIELD_GETTERS),
 )
