@@ -536,7 +536,7 @@ async def bench_steady(n: int, seconds: float, timeout: float) -> dict:
         await asyncio.sleep(min(5.0, seconds / 4))  # let the creation burst settle
         _, peak_setup = rss_bytes()
         t0, c0 = time.monotonic(), cpu_seconds()
-        w0 = bc.store.stats.writes
+        w0, k0 = bc.store.stats.writes, bc.store.stats.commits
         last_t, last_c = t0, c0
         with _Profile():
             while time.monotonic() - t0 < seconds:
@@ -545,14 +545,14 @@ async def bench_steady(n: int, seconds: float, timeout: float) -> dict:
                 samples.append((round(t - t0, 2), (c - last_c) / (t - last_t) * 100, rss_bytes()[0]))
                 last_t, last_c = t, c
         cpu = (cpu_seconds() - c0) / (time.monotonic() - t0) * 100
-        writes = bc.store.stats.writes - w0
+        writes, commits = bc.store.stats.writes - w0, bc.store.stats.commits - k0
         cur, peak = rss_bytes()
         pods = bc.store.count("pods/")
     finally:
         await bc.stop()
     return {"nodes": n, "daemonsets": 5, "pods": pods, "window_s": seconds,
             "cpu_percent_of_one_core": round(cpu, 1), "writes_per_s": round(writes / seconds, 1),
-            "rss_steady_mib": round(cur / 2**20, 1), "rss_peak_mib": round(max(peak, peak_setup) / 2**20, 1),
+            "commits_per_s": round(commits / seconds, 1), "rss_steady_mib": round(cur / 2**20, 1), "rss_peak_mib": round(max(peak, peak_setup) / 2**20, 1),
             "curve": samples}
 
 
@@ -692,8 +692,9 @@ async def _run(args: argparse.Namespace) -> int:
         for n in args.nodes or [1000]:
             results.append(await bench_steady(n, args.seconds, args.timeout))
         print_table("steady: idle nodes heartbeating, 5 DaemonSets (goal: " + GOALS["steady"] + ")",
-                    ["nodes", "pods", "cpu % of one core", "writes/s", "RSS steady MiB", "RSS peak MiB"],
-                    [[r["nodes"], r["pods"], r["cpu_percent_of_one_core"], r["writes_per_s"],
+                    ["nodes", "pods", "cpu % of one core", "writes/s", "commits/s", "RSS steady MiB",
+                     "RSS peak MiB"],
+                    [[r["nodes"], r["pods"], r["cpu_percent_of_one_core"], r["writes_per_s"], r["commits_per_s"],
                       r["rss_steady_mib"], r["rss_peak_mib"]] for r in results])
         if not args.no_plot:
             plot(out, "steady", [(f"{r['nodes']} nodes", [c[0] for c in r["curve"]], [c[1] for c in r["curve"]])
