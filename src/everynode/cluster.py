@@ -29,6 +29,14 @@ from everynode.storage.sqlite import SqliteStore
 log = logging.getLogger("everynode")
 
 CONTROL_PLANE = "everynode-control-plane"
+# Parts of stored objects that many objects repeat verbatim: all the pods of a DaemonSet share
+# their containers, tolerations, labels and owner; nodes of one kind their capacity and images.
+SHARED_SUBTREES = {
+    "pods": [("spec", "containers"), ("spec", "tolerations"), ("spec", "volumes"),
+             ("metadata", "labels"), ("metadata", "ownerReferences")],
+    "nodes": [("status", "capacity"), ("status", "allocatable"), ("status", "images"),
+              ("metadata", "labels")],
+}
 
 
 def node_names(n: int) -> list[str]:
@@ -105,7 +113,7 @@ class Cluster:
         creds = certs.ensure_credentials(d)
         # Events are most of the objects (5 per daemon pod) and no component holds them
         # decoded: the store keeps them as JSON bytes only.
-        self.store = SqliteStore(d / "state.db", bytes_only=("events",))
+        self.store = SqliteStore(d / "state.db", bytes_only=("events",), shared=SHARED_SUBTREES)
         await self.store.start()
         self.server = ApiServer(self.store, creds.token)
         # pods/log and metrics.k8s.io are answered by the node agents (in this process or remote).

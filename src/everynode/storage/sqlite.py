@@ -23,13 +23,13 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
-from everynode.jsondata import json_bytes_kept
+from everynode.jsondata import SharedSubtrees, json_bytes_kept
 from everynode.storage.interface import (
     Compacted,
     Entry,
@@ -222,8 +222,12 @@ def _settle(fut: asyncio.Future, result, exc: BaseException | None) -> None:
 
 class SqliteStore(Store):
     def __init__(self, path: str | Path, history: int = 50_000, durable: bool = True,
-                 history_seconds: float = 300.0, bytes_only: Iterable[str] = ()):
+                 history_seconds: float = 300.0, bytes_only: Iterable[str] = (),
+                 shared: Mapping[str, Iterable[tuple[str, ...]]] | None = None):
         self.path = str(path)
+        # Per resource, the paths of subtrees its objects often repeat verbatim (a DaemonSet's
+        # pods): stored values refer to one shared instance of each.
+        self._shared = {resource: SharedSubtrees(paths) for resource, paths in (shared or {}).items()}
         # Resources kept as JSON bytes only, decoded on each read: a decoded object is about
         # four times the size of its JSON, and nothing in the process holds these decoded.
         self.bytes_only = frozenset(bytes_only)
@@ -254,6 +258,8 @@ class SqliteStore(Store):
             resource, rest = _split(key)
             value = None if resource in self.bytes_only else orjson.loads(raw)
             self._data[resource][rest] = Entry(key, value, bytes(raw), mod_rev, create_rev)
+            if value is not None and resource in self._shared:
+                self._shared[resource].share(value)
         self._rev = rev
         # History does not survive a restart: a watch must start at or after now.
         self._oldest = rev
@@ -437,6 +443,8 @@ class SqliteStore(Store):
                 self._data[resource].pop(rest, None)
             else:
                 self._data[resource][rest] = ev.entry
+                if resource in self._shared:
+                    self._shared[resource].share(ev.entry.value)
             self._publish(resource, rest, ev)
             if resource in self.bytes_only:
                 self._forget.append(ev.entry)
