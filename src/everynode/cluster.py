@@ -30,10 +30,13 @@ log = logging.getLogger("everynode")
 
 CONTROL_PLANE = "everynode-control-plane"
 # Parts of stored objects that many objects repeat verbatim: all the pods of a DaemonSet share
-# their containers, tolerations, labels and owner; nodes of one kind their capacity and images.
+# their containers, tolerations, labels and owner; the daemon pods of one node their node
+# affinity and addresses; pods that started in the same second their conditions; nodes of one
+# kind their capacity and images.
 SHARED_SUBTREES = {
-    "pods": [("spec", "containers"), ("spec", "tolerations"), ("spec", "volumes"),
-             ("metadata", "labels"), ("metadata", "ownerReferences")],
+    "pods": [("spec", "containers"), ("spec", "tolerations"), ("spec", "volumes"), ("spec", "affinity"),
+             ("metadata", "labels"), ("metadata", "ownerReferences"),
+             ("status", "conditions"), ("status", "hostIPs"), ("status", "podIPs")],
     "nodes": [("status", "capacity"), ("status", "allocatable"), ("status", "images"),
               ("metadata", "labels")],
 }

@@ -29,7 +29,7 @@ class SharedSubtrees:
     pods hold one copy. Only for objects nobody modifies (the store's values are read-only).
     At most ``limit`` distinct subtrees are remembered, the least recently used dropped."""
 
-    def __init__(self, paths: Iterable[tuple[str, ...]], limit: int = 4096):
+    def __init__(self, paths: Iterable[tuple[str, ...]], limit: int = 65536):
         self.paths = [tuple(p) for p in paths]
         self.limit = limit
         self._pool: dict[bytes, Any] = {}
@@ -50,6 +50,7 @@ class SharedSubtrees:
                 same = pool.pop(raw, None)
                 if same is None:
                     same = value
+                    raw = bytes(memoryview(raw))  # kept: exact size (see json_bytes_kept)
                     if len(pool) >= self.limit:
                         del pool[next(iter(pool))]
                 else:
