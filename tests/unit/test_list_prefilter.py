@@ -82,6 +82,7 @@ def test_needles_come_only_from_verbatim_string_equalities(tmp_path):
         # spec.unschedulable is a boolean in the object: its selector value is not in the bytes.
         assert make_filter(nodes, None, "spec.unschedulable=false").needles == ()
         assert make_filter(nodes, None, None, name="n1").needles == (b'"n1"',)
+        assert make_filter(events, None, "involvedObject.name=\ud800").needles == ()  # not encodable
         await store.close()
 
     asyncio.run(main())

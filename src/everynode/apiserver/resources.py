@@ -83,10 +83,20 @@ def make_filter(kind: Kind, label_selector: str | None, field_selector: str | No
     if name:
         reqs.append(("metadata.name", "=", name))
     f.fields = reqs or None
-    f.needles = tuple(orjson.dumps(value) for field, op, value in reqs
-                      if op in ("=", "==") and value
-                      and (field in ("metadata.name", "metadata.namespace") or field in kind.verbatim_fields))
+    needles = (_needle(value) for field, op, value in reqs
+               if op in ("=", "==") and value
+               and (field in ("metadata.name", "metadata.namespace") or field in kind.verbatim_fields))
+    f.needles = tuple(n for n in needles if n is not None)
     return f
+
+
+def _needle(value: str) -> bytes | None:
+    """The JSON form of a selector value as the store's bytes would hold it (None if it has none,
+    e.g. a lone surrogate: such a value cannot be in any stored object, the full match decides)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return None
 
 
 @dataclass
