@@ -236,6 +236,7 @@ class SqliteStore(Store):
         self.history_seconds = history_seconds
         self._log_times: collections.deque[float] = collections.deque()
         self.durable = durable
+        # resource -> full key -> entry (the entry's own key string: one string per object)
         self._data: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
         self._rev = 0
         self._oldest = 1  # oldest revision a watch may start after minus one
@@ -257,7 +258,7 @@ class SqliteStore(Store):
         for key, create_rev, mod_rev, raw in rows:
             resource, rest = _split(key)
             value = None if resource in self.bytes_only else orjson.loads(raw)
-            self._data[resource][rest] = Entry(key, value, bytes(raw), mod_rev, create_rev)
+            self._data[resource][key] = Entry(key, value, bytes(raw), mod_rev, create_rev)
             if value is not None and resource in self._shared:
                 self._shared[resource].share(value)
         self._rev = rev
@@ -308,9 +309,8 @@ class SqliteStore(Store):
         return self._oldest
 
     def get(self, key: str) -> Entry | None:
-        resource, rest = _split(key)
-        table = self._data.get(resource)
-        return table.get(rest) if table is not None else None
+        table = self._data.get(key.partition("/")[0])
+        return table.get(key) if table is not None else None
 
     def list(self, prefix: str) -> tuple[list[Entry], int]:
         resource, sub = _split(prefix)
@@ -318,15 +318,14 @@ class SqliteStore(Store):
         if not table:
             return [], self._rev
         if sub:
-            keys = sorted(k for k in table if k.startswith(sub))
+            keys = sorted(k for k in table if k.startswith(prefix))
         else:
             keys = sorted(table)
         return [table[k] for k in keys], self._rev
 
     def list_keys(self, prefix: str) -> list[str]:
-        resource, sub = _split(prefix)
-        table = self._data.get(resource) or {}
-        return sorted(f"{resource}/{k}" for k in table if k.startswith(sub))
+        table = self._data.get(prefix.partition("/")[0]) or {}
+        return sorted(k for k in table if k.startswith(prefix))
 
     def count(self, prefix: str) -> int:
         resource, sub = _split(prefix)
@@ -335,13 +334,13 @@ class SqliteStore(Store):
             return 0
         if not sub:
             return len(table)
-        return sum(1 for k in table if k.startswith(sub))
+        return sum(1 for k in table if k.startswith(prefix))
 
     def modified_in_memory(self) -> list[str]:
         """Keys whose in-memory object no longer serialises to the JSON that was stored: some
         reader modified a shared object (a bug; see ``everynode.cluster``)."""
-        return [f"{resource}/{rest}" for resource, table in self._data.items()
-                for rest, e in table.items() if orjson.dumps(e.value) != e.raw]
+        return [key for table in self._data.values()
+                for key, e in table.items() if orjson.dumps(e.value) != e.raw]
 
     # writes ----------------------------------------------------------------------
 
@@ -440,9 +439,9 @@ class SqliteStore(Store):
         for op, ev in events:
             resource, rest = _split(ev.key)
             if ev.type == "DELETED":
-                self._data[resource].pop(rest, None)
+                self._data[resource].pop(ev.key, None)
             else:
-                self._data[resource][rest] = ev.entry
+                self._data[resource][ev.key] = ev.entry
                 if resource in self._shared:
                     self._shared[resource].share(ev.entry.value)
             self._publish(resource, rest, ev)
