@@ -6,9 +6,8 @@ import asyncio
 
 import pytest
 
-from everynode.apiserver.app import ApiServer
 from everynode.apiserver.resources import WriteOptions
-from everynode.storage.sqlite import SqliteStore
+from tests.server_harness import started_server
 
 
 def event(name: str, last: str) -> dict:
@@ -21,21 +20,18 @@ def event(name: str, last: str) -> dict:
 @pytest.mark.parametrize("bytes_only", [(), ("events",)], ids=["decoded", "bytes-only"])
 def test_old_events_are_dropped_and_recent_ones_kept(tmp_path, bytes_only):
     async def main():
-        store = SqliteStore(tmp_path / "db", bytes_only=bytes_only)
-        await store.start()
-        server = ApiServer(store, "token")
-        await server.bootstrap()
-        kind = server.by_gv["v1"]["events"]
-        await server.resources.create(kind, "default", event("old", "2020-01-01T00:00:00Z"), WriteOptions())
-        from everynode.apiserver.objects import now_rfc3339
+        async with started_server(tmp_path, bytes_only=bytes_only) as server:
+            store = server.store
+            kind = server.by_gv["v1"]["events"]
+            await server.resources.create(kind, "default", event("old", "2020-01-01T00:00:00Z"), WriteOptions())
+            from everynode.apiserver.objects import now_rfc3339
 
-        await server.resources.create(kind, "default", event("new", now_rfc3339()), WriteOptions())
-        task = asyncio.create_task(server.expire_events(ttl=3600, every=0.05))
-        await asyncio.sleep(0.3)
-        server.stopping.set()
-        await asyncio.wait_for(task, 2)
-        names = [e.value["metadata"]["name"] for e in store.list("events/default/")[0]]
-        assert names == ["new"]
-        await store.close()
+            await server.resources.create(kind, "default", event("new", now_rfc3339()), WriteOptions())
+            task = asyncio.create_task(server.expire_events(ttl=3600, every=0.05))
+            await asyncio.sleep(0.3)
+            server.stopping.set()
+            await asyncio.wait_for(task, 2)
+            names = [e.value["metadata"]["name"] for e in store.list("events/default/")[0]]
+            assert names == ["new"]
 
     asyncio.run(main())

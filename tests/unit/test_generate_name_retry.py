@@ -7,9 +7,8 @@ import pytest
 
 from everynode.api.errors import ApiError
 from everynode.apiserver import resources as res_mod
-from everynode.apiserver.app import ApiServer
 from everynode.apiserver.resources import WriteOptions
-from everynode.storage.sqlite import SqliteStore
+from tests.server_harness import started_server
 
 
 def pod(name=None, generate=None):
@@ -23,14 +22,8 @@ def pod(name=None, generate=None):
 
 
 async def with_server(tmp_path, fn):
-    store = SqliteStore(tmp_path / "db")
-    await store.start()
-    srv = ApiServer(store, "t")
-    await srv.bootstrap()
-    try:
+    async with started_server(tmp_path) as srv:
         return await fn(srv, srv.by_gv["v1"]["pods"])
-    finally:
-        await store.close()
 
 
 @pytest.mark.parametrize("suffixes, expect", [

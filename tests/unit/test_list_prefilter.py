@@ -7,9 +7,8 @@ import asyncio
 
 import pytest
 
-from everynode.apiserver.app import ApiServer
 from everynode.apiserver.resources import WriteOptions, make_filter
-from everynode.storage.sqlite import SqliteStore
+from tests.server_harness import started_server
 
 EVENTS = [
     # name, involved name, field path, reason, type, component, message
@@ -51,38 +50,32 @@ def event(name, involved, field_path, reason, typ, component, message) -> dict:
 @pytest.mark.parametrize("bytes_only", [(), ("events",)], ids=["decoded", "bytes-only"])
 def test_field_selectors_give_the_same_answer_as_full_matching(tmp_path, bytes_only):
     async def main():
-        store = SqliteStore(tmp_path / "db", bytes_only=bytes_only)
-        await store.start()
-        server = ApiServer(store, "token")
-        await server.bootstrap()
-        kind = server.by_gv["v1"]["events"]
-        for row in EVENTS:
-            await server.resources.create(kind, "default", event(*row), WriteOptions())
-        everything, _ = store.list("events/")
-        for selector in SELECTORS:
-            flt = make_filter(kind, None, selector)
-            expected = [e.key for e in everything if flt.matches(kind, e.value)]
-            got = [e.key for e in server.resources.list(kind, None, flt)[0]]
-            assert got == expected, selector
-            paged = [e.key for e in server.resources.list(kind, None, flt, limit=1)[0]]
-            assert paged == expected[:1], selector
-        await store.close()
+        async with started_server(tmp_path, bytes_only=bytes_only) as server:
+            store = server.store
+            kind = server.by_gv["v1"]["events"]
+            for row in EVENTS:
+                await server.resources.create(kind, "default", event(*row), WriteOptions())
+            everything, _ = store.list("events/")
+            for selector in SELECTORS:
+                flt = make_filter(kind, None, selector)
+                expected = [e.key for e in everything if flt.matches(kind, e.value)]
+                got = [e.key for e in server.resources.list(kind, None, flt)[0]]
+                assert got == expected, selector
+                paged = [e.key for e in server.resources.list(kind, None, flt, limit=1)[0]]
+                assert paged == expected[:1], selector
 
     asyncio.run(main())
 
 
 def test_needles_come_only_from_verbatim_string_equalities(tmp_path):
     async def main():
-        store = SqliteStore(tmp_path / "db")
-        await store.start()
-        server = ApiServer(store, "token")
-        events, nodes = server.by_gv["v1"]["events"], server.by_gv["v1"]["nodes"]
-        assert make_filter(events, None, "involvedObject.name=p1,reason!=x").needles == (b'"p1"',)
-        assert make_filter(events, None, "involvedObject.name=").needles == ()
-        # spec.unschedulable is a boolean in the object: its selector value is not in the bytes.
-        assert make_filter(nodes, None, "spec.unschedulable=false").needles == ()
-        assert make_filter(nodes, None, None, name="n1").needles == (b'"n1"',)
-        assert make_filter(events, None, "involvedObject.name=\ud800").needles == ()  # not encodable
-        await store.close()
+        async with started_server(tmp_path) as server:
+            events, nodes = server.by_gv["v1"]["events"], server.by_gv["v1"]["nodes"]
+            assert make_filter(events, None, "involvedObject.name=p1,reason!=x").needles == (b'"p1"',)
+            assert make_filter(events, None, "involvedObject.name=").needles == ()
+            # spec.unschedulable is a boolean in the object: its selector value is not in the bytes.
+            assert make_filter(nodes, None, "spec.unschedulable=false").needles == ()
+            assert make_filter(nodes, None, None, name="n1").needles == (b'"n1"',)
+            assert make_filter(events, None, "involvedObject.name=\ud800").needles == ()  # not encodable
 
     asyncio.run(main())

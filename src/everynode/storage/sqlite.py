@@ -339,7 +339,7 @@ class SqliteStore(Store):
     def modified_in_memory(self) -> list[str]:
         """Keys whose in-memory object no longer serialises to the JSON that was stored: some
         reader modified a shared object (a bug; see ``everynode.cluster``)."""
-        return [key for table in self._data.values()
+        return [key for resource, table in self._data.items() if resource not in self.bytes_only
                 for key, e in table.items() if orjson.dumps(e.value) != e.raw]
 
     # writes ----------------------------------------------------------------------
