@@ -1,0 +1,123 @@
+"""Lease renewal microbenchmark: main-thread CPU per PUT of a node Lease, in process.
+
+Builds an API server on a temporary SQLite store (no cluster, no controllers), creates N
+node leases as the node agent does (with an owner reference to the node), then renews each
+of them R times the way ``NodeAgent.renew_lease`` does: a PUT of the last lease written with
+a new spec.renewTime, through ``LocalClient`` (or straight to ``ApiServer.handle`` with
+--path handle). Measures the thread CPU time of the main thread (the store's SQLite writer
+thread is not counted), so other load on the machine inflates it less than wall time;
+still, compare medians of several runs.
+
+Prints a table and writes a JSON report (default bench/results/lease_update.json).
+Usage: python bench/lease_update.py [--leases 300] [--rounds 20] [--repeat 5]
+       [--path local|handle] [--profile tottime|cumulative]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+import uvloop  # noqa: E402
+
+from everynode.apiserver.app import ApiServer  # noqa: E402
+from everynode.apiserver.objects import now_micro  # noqa: E402
+from everynode.client.local import LocalClient  # noqa: E402
+from everynode.client.rest import Config  # noqa: E402
+from everynode.storage.sqlite import SqliteStore  # noqa: E402
+
+NS = "kube-node-lease"
+
+
+def lease(i: int) -> dict:
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": f"node-{i:05d}", "namespace": NS,
+                         "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": f"node-{i:05d}",
+                                              "uid": f"00000000-0000-0000-0000-{i:012d}"}]},
+            "spec": {"holderIdentity": f"node-{i:05d}", "leaseDurationSeconds": 40, "renewTime": now_micro()}}
+
+
+async def run(args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory() as d:
+        store = SqliteStore(Path(d) / "db")
+        await store.start()
+        server = ApiServer(store, "t")
+        await server.bootstrap()
+        client = LocalClient(Config(server="https://127.0.0.1:1", token="t"), server)
+        latest = [await client.create("leases", lease(i), NS) for i in range(args.leases)]
+
+        async def renew(i: int) -> None:
+            cur = latest[i]
+            cur["spec"] = {**cur["spec"], "holderIdentity": cur["metadata"]["name"],
+                           "leaseDurationSeconds": 40, "renewTime": now_micro()}
+            if args.path == "local":
+                latest[i] = await client.replace("leases", cur)
+            else:
+                import orjson
+
+                from everynode.client.local import LocalRequest
+
+                meta = cur["metadata"]
+                resp = await server.handle(LocalRequest(
+                    "PUT", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases/{meta['name']}", {},
+                    {"Authorization": "Bearer t", "Accept": "application/json",
+                     "Content-Type": "application/json"}, orjson.dumps(cur)))
+                assert resp.status == 200, resp.body
+                latest[i] = orjson.loads(resp.body)
+
+        async def block() -> float:
+            c = time.thread_time()
+            for _ in range(args.rounds):
+                await asyncio.gather(*(renew(i) for i in range(args.leases)))
+            return (time.thread_time() - c) / (args.leases * args.rounds) * 1e6
+
+        await block()  # warm-up: caches, first writes
+        prof = None
+        if args.profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
+        samples = [await block() for _ in range(args.repeat)]
+        if prof is not None:
+            import pstats
+
+            prof.disable()
+            pstats.Stats(prof).sort_stats(args.profile).print_stats(45)
+        await store.close()
+    return {"leases": args.leases, "rounds": args.rounds, "repeat": args.repeat, "path": args.path,
+            "cpu_us_per_renewal": samples, "median_us": statistics.median(samples), "min_us": min(samples),
+            "python": platform.python_version(), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--leases", type=int, default=300, help="leases (nodes) renewed concurrently")
+    p.add_argument("--rounds", type=int, default=20, help="renewals of every lease per measured block")
+    p.add_argument("--repeat", type=int, default=5, help="measured blocks (the median is reported)")
+    p.add_argument("--path", choices=("local", "handle"), default="local",
+                   help="LocalClient.replace (as node agents) or ApiServer.handle directly")
+    p.add_argument("--profile", choices=("tottime", "cumulative"), help="print a cProfile of the blocks")
+    p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "lease_update.json"))
+    args = p.parse_args()
+    report = uvloop.run(run(args))
+    print(f"{'path':<8} {'leases':>7} {'renewals':>9} {'median us':>10} {'min us':>8}  blocks")
+    print(f"{report['path']:<8} {report['leases']:>7} {report['leases'] * report['rounds']:>9} "
+          f"{report['median_us']:>10.1f} {report['min_us']:>8.1f}  "
+          + " ".join(f"{s:.0f}" for s in report["cpu_us_per_renewal"]))
+    if not args.profile:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
