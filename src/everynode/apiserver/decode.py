@@ -202,27 +202,105 @@ def _zero(form: tuple[str, str]) -> Any:
     return {}
 
 
+# Each type's fields compiled once into a table: name -> (code, type string, exact Python types
+# that pass as they are, whether the Go type is an integer). ``_check_object`` settles the
+# common values from the table (a string where a string belongs, a nested object, a list of
+# names, a map of labels) and hands everything else to ``_check_value``, the generic walk,
+# which decides exactly as before (conversions, zero values, the TypeMismatch words).
+_GENERIC, _PASS, _SCALAR, _INTEGER, _OBJECT, _OBJECT_LIST, _SCALAR_LIST, _SCALAR_MAP = range(8)
+
+
+def _exact_types(detail: str) -> frozenset:
+    """The Python types whose values of schema type ``detail`` are accepted unchanged without
+    looking at the value (integers need their range checked: none for them)."""
+    if detail == "integer":
+        return frozenset()
+    if detail == "boolean":
+        return frozenset({bool})
+    return frozenset(_SCALAR_TYPES[detail]) - {bool}
+
+
+@cache
+def _table(type_name: str) -> dict[str, tuple[int, str, frozenset, bool]]:
+    table = {}
+    for name, typ in schema.fields(type_name).items():
+        form, detail = _compiled(typ)
+        code, exact = _GENERIC, frozenset()
+        if form == "any":
+            code = _PASS
+        elif form == "scalar":
+            code, exact = (_INTEGER, exact) if detail == "integer" else (_SCALAR, _exact_types(detail))
+        elif form == "object":
+            code = _OBJECT
+        elif _compiled(detail)[0] == "object" and form == "list":
+            code = _OBJECT_LIST
+        elif _compiled(detail)[0] == "scalar" and detail != "integer":
+            code, exact = (_SCALAR_LIST if form == "list" else _SCALAR_MAP), _exact_types(detail)
+        table[name] = (code, typ, exact, detail == "integer")
+    return table
+
+
 def _check_object(type_name: str, obj: dict, path: str, unknown: list[str]) -> None:
-    fields = schema.fields(type_name)
+    table = _table(type_name)
     for name in list(obj):
-        typ = fields.get(name)
-        if typ is None:
+        entry = table.get(name)
+        if entry is None:
             unknown.append(f"{path}.{name}" if path else name)
             del obj[name]
             continue
         value = obj[name]
         if value is None:
             continue
-        form, detail = _compiled(typ)
-        if form == "scalar" and type(value) in _SCALAR_TYPES[detail] and type(value) is not bool \
-                and (detail != "integer" or type(value) is int and INT64_MIN <= value <= INT64_MAX) \
-                or form == "scalar" and detail == "boolean" and type(value) is bool:
-            continue  # the common case, without building the path
-        if detail == "integer" and type(value) is float and value.is_integer() \
-                and INT64_MIN <= value <= INT64_MAX:
+        code, typ, exact, integer = entry
+        t = type(value)
+        if code == _SCALAR:
+            if t in exact:
+                continue
+        elif code == _OBJECT:
+            if t is dict:
+                _check_dict(typ, value, f"{path}.{name}" if path else name, unknown)
+                continue
+        elif code == _INTEGER:
+            if t is int and INT64_MIN <= value <= INT64_MAX:
+                continue
+        elif code == _PASS:
+            continue
+        elif code == _SCALAR_LIST:
+            if t is list and all(type(item) in exact for item in value):
+                continue
+        elif code == _SCALAR_MAP:
+            if t is dict and all(type(item) in exact for item in value.values()):
+                continue
+        elif code == _OBJECT_LIST:
+            if t is list:
+                _check_object_list(schema.element(typ), value, f"{path}.{name}" if path else name, unknown,
+                                   type_name)
+                continue
+        if integer and t is float and value.is_integer() and INT64_MIN <= value <= INT64_MAX:
             obj[name] = int(value)  # 3.0 is the integer 3 to Go's decoder
             continue
         _check_value(typ, value, f"{path}.{name}" if path else name, unknown, type_name)
+
+
+def _check_dict(typ: str, value: dict, path: str, unknown: list[str]) -> None:
+    """A JSON object where the schema has object type ``typ``."""
+    if typ == _POD_SPEC:
+        _check_pod_spec(value, path, unknown)
+    else:
+        _check_object(typ, value, path, unknown)
+
+
+def _check_object_list(el: str, value: list, path: str, unknown: list[str], owner: str) -> None:
+    """A JSON array where the schema has a list of objects of type ``el`` (``_check_value``'s
+    list branch with the object items walked directly)."""
+    for i, item in enumerate(value):
+        if item is None:
+            value[i] = {}  # Go decodes null items as zero values
+    for i, item in enumerate(value):
+        if type(item) is dict:
+            _check_dict(el, item, f"{path}[{i}]", unknown)
+        else:
+            _check_value(el, item, f"{path}[{i}]", unknown, owner)
 
 
 def _check_value(typ: str, value: Any, path: str, unknown: list[str], owner: str) -> None:
@@ -252,10 +330,7 @@ def _check_value(typ: str, value: Any, path: str, unknown: list[str], owner: str
         for k, item in value.items():
             _check_value(el, item, f"{path}.{k}", unknown, owner)
     elif form == "object":
-        if typ == _POD_SPEC:
-            _check_pod_spec(value, path, unknown)
-        else:
-            _check_object(typ, value, path, unknown)
+        _check_dict(typ, value, path, unknown)
 
 
 # Pod specs are the bulk of every pod and template body, and a controller sends thousands of
