@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Clusters started by the tests check at shutdown that no in-process reader modified the
 # store's shared objects (RunningCluster.down fails the test if one did).
 os.environ.setdefault("EVERYNODE_VERIFY_CACHE", "1")
+# ... and that every incremental DaemonSet sync decided what a full sync decides.
+os.environ.setdefault("EVERYNODE_VERIFY_DS_VIEW", "1")
 
 
 def free_port() -> int:
@@ -48,6 +50,9 @@ class RunningCluster:
         violations = self.data_dir / "cache-violations.txt"
         if violations.exists():
             raise AssertionError(f"stored objects were modified in memory: {violations.read_text()[:2000]}")
+        mismatches = self.data_dir / "ds-view-mismatches.txt"
+        if mismatches.exists():
+            raise AssertionError(f"incremental DaemonSet plans differed: {mismatches.read_text()[:4000]}")
         return proc
 
     def kubectl(self, *args: str, check: bool = True, input: str | None = None, timeout: float = 60,

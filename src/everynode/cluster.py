@@ -221,6 +221,7 @@ class Cluster:
         if self.store is not None:
             await self.store.close()
             self._verify_shared_objects()
+        self._report_view_mismatches()
         from everynode import gcpolicy
 
         gcpolicy.uninstall()
@@ -235,6 +236,14 @@ class Cluster:
         if changed:
             log.error("objects modified in memory after they were stored: %s", ", ".join(changed[:20]))
             (self.data_dir / "cache-violations.txt").write_text("\n".join(changed) + "\n")
+
+    def _report_view_mismatches(self) -> None:
+        """With EVERYNODE_VERIFY_DS_VIEW set (the test suite sets it) the DaemonSet controller
+        plans every sync both incrementally and in full; differences are written out here."""
+        from everynode.controllers.daemonset.controller import VIEW_MISMATCHES
+
+        if VIEW_MISMATCHES:
+            (self.data_dir / "ds-view-mismatches.txt").write_text("\n".join(VIEW_MISMATCHES) + "\n")
 
 
 async def run_foreground(data_dir: Path, settings: Settings, on_ready=None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from everynode.controllers.base import Controller
 from everynode.controllers.daemonset.history import revision_matches
 from everynode.controllers.daemonset.planner import Plan, gc_failed_backoff, plan_sync
 from everynode.controllers.daemonset.podtemplate import HASH_LABEL, controller_ref, new_pod
+from everynode.controllers.daemonset.view import DaemonSetView, World, comparable
 
 log = logging.getLogger("everynode.daemonset")
 
@@ -47,6 +49,18 @@ def _controller_of(obj: dict) -> dict | None:
 
 POD_UPDATE_BATCH = 0.1  # seconds
 
+# With EVERYNODE_VERIFY_DS_VIEW set (the test suite sets it) every sync is also planned by
+# plan_sync over the whole cache, and any difference from the incremental view is recorded.
+VIEW_MISMATCHES: list[str] = []
+
+
+def _owner_index(pod: dict) -> list[str]:
+    """Pods by controller uid; pods without a controller as ``orphan/<namespace>``."""
+    ref = _controller_of(pod)
+    if ref is not None:
+        return [ref.get("uid") or ""]
+    return ["orphan/" + (pod["metadata"].get("namespace") or "")]
+
 
 class DaemonSetController(Controller):
     name = "daemonset-controller"
@@ -59,6 +73,7 @@ class DaemonSetController(Controller):
         self.nodes = informers.informer("nodes")
         self.revisions = informers.informer("controllerrevisions")
         self.pods.add_index("namespace", lambda o: [o["metadata"].get("namespace", "")])
+        self.pods.add_index("owner", _owner_index)
         self.revisions.add_index("namespace", lambda o: [o["metadata"].get("namespace", "")])
         self.dss.add_index("uid", lambda o: [o["metadata"]["uid"]])
         self.dss.add_index("namespace", lambda o: [o["metadata"].get("namespace", "")])
@@ -66,7 +81,18 @@ class DaemonSetController(Controller):
         self.failed_backoff: dict = {}
         self._last_gc = time.time()
         self._matchers: dict[str, tuple[str, object]] = {}
+        self.views: dict[str, DaemonSetView] = {}
+        self.verify_views = bool(os.environ.get("EVERYNODE_VERIFY_DS_VIEW"))
+        self.world = World(node=self.nodes.get, nodes=lambda: self.nodes.objects.values(),
+                           pod=self.pods.get, candidate_pods=self._candidate_pods)
 
+        # The views hear of every change first (the handlers below may return early).
+        self.pods.on_add.append(self._mark_pod)
+        self.pods.on_update.append(lambda old, new: self._mark_pod(new))
+        self.pods.on_delete.append(self._mark_pod)
+        self.nodes.on_add.append(self._mark_node)
+        self.nodes.on_update.append(lambda old, new: self._mark_node(new))
+        self.nodes.on_delete.append(self._mark_node)
         self.dss.on_add.append(lambda ds: self.queue.add(key_of(ds)))
         self.dss.on_update.append(self._ds_updated)
         self.dss.on_delete.append(self._ds_deleted)
@@ -80,6 +106,28 @@ class DaemonSetController(Controller):
         self.nodes.on_update.append(self._node_updated)
 
     # ------------------------------------------------------------- handlers
+
+    def _mark_pod(self, pod: dict) -> None:
+        ns = pod["metadata"].get("namespace", "")
+        key = key_of(pod)
+        for ds_key, view in self.views.items():
+            if ds_key.partition("/")[0] == ns:
+                view.pod_changed(key)
+
+    def _mark_node(self, node: dict) -> None:
+        name = node["metadata"]["name"]
+        for view in self.views.values():
+            view.node_changed(name)
+
+    def _candidate_pods(self, ds: dict):
+        """(key, pod) of every pod ``ds`` may claim: its own, and its namespace's orphans."""
+        ns = ds["metadata"].get("namespace", "")
+        index = self.pods.indexes["owner"]
+        for value in (ds["metadata"].get("uid", ""), "orphan/" + ns):
+            for key in index.get(value, ()):
+                pod = self.pods.objects.get(key)
+                if pod is not None and pod["metadata"].get("namespace", "") == ns:
+                    yield key, pod
 
     def _ds_updated(self, old: dict, new: dict) -> None:
         if old["metadata"].get("uid") != new["metadata"].get("uid"):
@@ -205,6 +253,7 @@ class DaemonSetController(Controller):
         if ds is None:
             self.expectations.pop(key, None)
             self._matchers.pop(key, None)
+            self.views.pop(key, None)
             return
         ns = ds["metadata"].get("namespace", "")
         now = time.time()
@@ -212,9 +261,18 @@ class DaemonSetController(Controller):
             self.failed_backoff = gc_failed_backoff(self.failed_backoff, now)
             self._last_gc = now
         exp = self.expectations.get(key)
-        plan = plan_sync(ds, self.nodes.list(), self.pods.by_index("namespace", ns),
-                         self.revisions.by_index("namespace", ns), now, self.failed_backoff,
-                         expectations_satisfied=exp is None or exp.satisfied())
+        satisfied = exp is None or exp.satisfied()
+        revisions = self.revisions.by_index("namespace", ns)
+        view = self.views.get(key)
+        if view is None:
+            view = self.views[key] = DaemonSetView()
+        plan = view.plan(ds, self.world, revisions, now, self.failed_backoff, expectations_satisfied=satisfied)
+        if self.verify_views:
+            full = plan_sync(ds, self.nodes.list(), self.pods.by_index("namespace", ns), revisions, now,
+                             self.failed_backoff, expectations_satisfied=satisfied)
+            if comparable(plan) != comparable(full):
+                VIEW_MISMATCHES.append(f"{key}: view {comparable(plan)} != full {comparable(full)}")
+                log.error("daemonset %s: the incremental plan differs from the full plan", key)
         self.failed_backoff = dict(plan.failed_backoff)
         errors = await self._execute(key, ds, plan)
         if plan.requeue_after is not None:

@@ -28,15 +28,21 @@ then with ``gc_failed_backoff``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from everynode.api.selectors import from_label_selector
 from everynode.controllers.daemonset.eligibility import DaemonEligibility
-from everynode.controllers.daemonset.history import history_to_delete, plan_history, revision_data
+from everynode.controllers.daemonset.history import (
+    HistoryPlan,
+    history_to_delete,
+    plan_history,
+    revision_data,
+)
 from everynode.controllers.daemonset.podtemplate import HASH_LABEL, target_node_of, template_generation_of
 from everynode.controllers.daemonset.rolling import (
+    RollingResult,
     allows_surge,
     is_deleting,
     is_pod_available,
@@ -48,6 +54,7 @@ from everynode.controllers.daemonset.rolling import (
     pod_order_key,
     pod_phase,
     rolling_update,
+    update_budgets,
 )
 
 BURST_REPLICAS = 250
@@ -181,34 +188,63 @@ def _controller_uid(obj: Mapping[str, Any]) -> str | None:
     return None
 
 
+CLAIMED, ADOPT, RELEASE = "claimed", "adopt", "release"
+
+
+@dataclass(frozen=True)
+class ClaimContext:
+    """What ClaimObject needs of the DaemonSet, computed once per sync."""
+
+    uid: str
+    namespace: str
+    deleting: bool
+    matches: Any  # labels -> bool
+
+    @classmethod
+    def of(cls, ds: Mapping[str, Any], matches: Any) -> ClaimContext:
+        meta = _meta(ds)
+        return cls(meta.get("uid") or "", meta.get("namespace") or "", is_deleting(ds), matches)
+
+
+def claim_one(ctx: ClaimContext, obj: Mapping[str, Any]) -> str | None:
+    """ClaimObject for one object: CLAIMED, ADOPT (claimed too), RELEASE, or None (not ours)."""
+    m = _meta(obj)
+    owner = _controller_uid(obj)
+    labels = m.get("labels") or {}
+    if owner is not None:
+        if owner != ctx.uid:
+            return None
+        if ctx.matches(labels):
+            return CLAIMED
+        return None if ctx.deleting else RELEASE
+    if ctx.deleting or not ctx.matches(labels) or is_deleting(obj):
+        return None
+    if ctx.namespace and (m.get("namespace") or ctx.namespace) != ctx.namespace:
+        return None
+    return ADOPT
+
+
+def object_ref(obj: Mapping[str, Any]) -> ObjectRef:
+    m = _meta(obj)
+    return ObjectRef(m.get("name") or "", m.get("uid") or "")
+
+
 def claim(ds: Mapping[str, Any], objects: Iterable[Mapping[str, Any]],
           matches: Any) -> tuple[list[Mapping[str, Any]], list[ObjectRef], list[ObjectRef]]:
     """ClaimObject over ``objects``: (claimed incl. adoptions, to adopt, to release)."""
-    meta = _meta(ds)
-    uid = meta.get("uid") or ""
-    namespace = meta.get("namespace") or ""
-    ds_deleting = is_deleting(ds)
+    ctx = ClaimContext.of(ds, matches)
     claimed: list[Mapping[str, Any]] = []
     adopt: list[ObjectRef] = []
     release: list[ObjectRef] = []
     for obj in objects:
-        m = _meta(obj)
-        owner = _controller_uid(obj)
-        labels = m.get("labels") or {}
-        if owner is not None:
-            if owner != uid:
-                continue
-            if matches(labels):
-                claimed.append(obj)
-            elif not ds_deleting:
-                release.append(ObjectRef(m.get("name") or "", m.get("uid") or ""))
-            continue
-        if ds_deleting or not matches(labels) or is_deleting(obj):
-            continue
-        if namespace and (m.get("namespace") or namespace) != namespace:
-            continue
-        adopt.append(ObjectRef(m.get("name") or "", m.get("uid") or ""))
-        claimed.append(obj)
+        verdict = claim_one(ctx, obj)
+        if verdict is CLAIMED:
+            claimed.append(obj)
+        elif verdict is ADOPT:
+            adopt.append(object_ref(obj))
+            claimed.append(obj)
+        elif verdict is RELEASE:
+            release.append(object_ref(obj))
     return claimed, adopt, release
 
 
@@ -235,6 +271,129 @@ def _node_name(node: Mapping[str, Any]) -> str:
     return _meta(node).get("name") or ""
 
 
+@dataclass(frozen=True)
+class DsContext:
+    """The DaemonSet-wide inputs of the per-node decisions, computed once per sync."""
+
+    namespace: str
+    surge: bool
+    min_ready: int
+    hash: str
+    generation: int | None
+    backoff_prefix: str  # failed_backoff_key without the node
+
+    @classmethod
+    def of(cls, ds: Mapping[str, Any], hash: str) -> DsContext:
+        return cls(_meta(ds).get("namespace") or "", allows_surge(ds),
+                   int((ds.get("spec") or {}).get("minReadySeconds") or 0), hash,
+                   template_generation_of(ds), failed_backoff_key(ds, ""))
+
+
+_NO_DELETES: tuple[PodDelete, ...] = ()
+_NO_EVENTS: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeManage:
+    """``manage``'s decision for one node.
+
+    ``volatile``: the decision depends on ``now`` or on the failed-pod backoff
+    (a failed pod, or a surge replacement waiting for minReadySeconds), so it
+    must be made again at every sync; otherwise it holds until the node or its
+    pods change. ``backoff``: the state after this node, None when unchanged.
+    """
+
+    create: bool = False
+    deletes: tuple[PodDelete, ...] = _NO_DELETES
+    events: tuple[Event, ...] = _NO_EVENTS
+    requeue: float | None = None
+    volatile: bool = False
+    backoff: BackoffState | None = None
+
+    @property
+    def acts(self) -> bool:
+        return self.create or bool(self.deletes) or bool(self.events) or self.requeue is not None
+
+
+IDLE = NodeManage()
+
+
+def manage_node(ctx: DsContext, name: str, eligibility: tuple[bool, bool] | None,
+                pods: Sequence[Mapping[str, Any]] | None, now: float, backoff: BackoffState) -> NodeManage:
+    """Upstream podsShouldBeOnNode for one node. ``eligibility`` None: the node does not exist
+    (its unscheduled pods are deleted: pod GC never sees them). ``pods``: the node's claimed
+    pods, terminal pods being deleted left out."""
+    if eligibility is None:
+        gone = tuple(PodDelete(pod_name(p), name, DELETE_NODE_MISSING)
+                     for p in pods or () if not (p.get("spec") or {}).get("nodeName"))
+        return NodeManage(deletes=gone) if gone else IDLE
+    should_run, should_continue = eligibility
+    if should_run and pods is None:
+        return NodeManage(create=True)
+    if not should_continue:
+        if pods is None:
+            return IDLE
+        gone = tuple(PodDelete(pod_name(p), name, DELETE_NOT_ELIGIBLE) for p in pods if not is_deleting(p))
+        return NodeManage(deletes=gone) if gone else IDLE
+    deletes: list[PodDelete] = []
+    events: list[Event] = []
+    requeue: float | None = None
+    volatile = False
+    backoff_in = backoff
+    running: list[Mapping[str, Any]] = []
+    create = False
+    if pods is not None and len(pods) > 1:
+        pods = sorted(pods, key=pod_order_key)  # which failed pod goes first must not depend on cache order
+    for pod in pods or ():
+        if is_deleting(pod):
+            continue
+        phase = pod_phase(pod)
+        if phase == "Failed":
+            # Kubelets may keep rejecting the pod: back off instead of hot-looping.
+            volatile = True
+            key = ctx.backoff_prefix + name
+            if in_failed_backoff(backoff, key, now):
+                delay = backoff[key][0]
+                requeue = delay if requeue is None else min(requeue, delay)
+                continue
+            backoff = next_failed_backoff(backoff, key, now)
+            events.append(Event("Warning", "FailedDaemonPod",
+                                f"Found failed daemon pod {ctx.namespace}/{pod_name(pod)} on node "
+                                f"{name}, will try to kill it"))
+            deletes.append(PodDelete(pod_name(pod), name, DELETE_FAILED))
+        elif phase == "Succeeded":
+            events.append(Event("Normal", "SucceededDaemonPod",
+                                f"Found succeeded daemon pod {ctx.namespace}/{pod_name(pod)} on node "
+                                f"{name}, will try to delete it"))
+            deletes.append(PodDelete(pod_name(pod), name, DELETE_SUCCEEDED))
+        else:
+            running.append(pod)
+    if not ctx.surge:
+        if len(running) > 1:
+            deletes.extend(PodDelete(pod_name(p), name, DELETE_DUPLICATE) for p in running[1:])
+    elif len(running) <= 1:
+        create = not running and should_run  # surging: the node needs a live pod now
+    else:
+        oldest_new = oldest_old = None
+        for pod in running:
+            if pod_labels(pod).get(HASH_LABEL) == ctx.hash:
+                if oldest_new is None:
+                    oldest_new = pod
+                    continue
+            elif oldest_old is None:
+                oldest_old = pod
+                continue
+            deletes.append(PodDelete(pod_name(pod), name, DELETE_DUPLICATE))
+        if oldest_new is not None and oldest_old is not None:
+            volatile = volatile or ctx.min_ready > 0
+            if not is_pod_ready(oldest_old) or is_pod_available(oldest_new, ctx.min_ready, now):
+                deletes.append(PodDelete(pod_name(oldest_old), name, DELETE_SURGE_REPLACED))
+    if not (create or deletes or events or requeue is not None or volatile):
+        return IDLE
+    return NodeManage(create, tuple(deletes), tuple(events), requeue, volatile,
+                      None if backoff is backoff_in else backoff)
+
+
 @dataclass
 class _Manage:
     creates: list[str] = field(default_factory=list)
@@ -243,103 +402,59 @@ class _Manage:
     backoff: BackoffState = field(default_factory=dict)
     requeue: float | None = None
 
+    def add(self, name: str, decision: NodeManage) -> None:
+        if decision.create:
+            self.creates.append(name)
+        self.deletes.extend(decision.deletes)
+        self.events.extend(decision.events)
+        if decision.backoff is not None:
+            self.backoff = decision.backoff
+        if decision.requeue is not None:
+            self.requeue = decision.requeue if self.requeue is None else min(self.requeue, decision.requeue)
 
-def _manage(ds: Mapping[str, Any], names: Sequence[str],
+
+def _manage(ctx: DsContext, names: Sequence[str],
             node_pods: Mapping[str, list[Mapping[str, Any]]],
-            eligibility: Mapping[str, tuple[bool, bool]], hash: str, now: float,
+            eligibility: Mapping[str, tuple[bool, bool]], now: float,
             backoff: BackoffState) -> _Manage:
     out = _Manage(backoff=backoff)
-    surge = allows_surge(ds)
-    namespace = _meta(ds).get("namespace") or ""
-    min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
     for name in names:
-        should_run, should_continue = eligibility[name]
-        pods = node_pods.get(name)
-        if should_run and pods is None:
-            out.creates.append(name)
-        elif should_continue:
-            running: list[Mapping[str, Any]] = []
-            for pod in pods or ():
-                if is_deleting(pod):
-                    continue
-                phase = pod_phase(pod)
-                if phase == "Failed":
-                    # Kubelets may keep rejecting the pod: back off instead of hot-looping.
-                    key = failed_backoff_key(ds, name)
-                    if in_failed_backoff(out.backoff, key, now):
-                        delay = out.backoff[key][0]
-                        out.requeue = delay if out.requeue is None else min(out.requeue, delay)
-                        continue
-                    out.backoff = next_failed_backoff(out.backoff, key, now)
-                    out.events.append(Event("Warning", "FailedDaemonPod",
-                                            f"Found failed daemon pod {namespace}/{pod_name(pod)} on node "
-                                            f"{name}, will try to kill it"))
-                    out.deletes.append(PodDelete(pod_name(pod), name, DELETE_FAILED))
-                elif phase == "Succeeded":
-                    out.events.append(Event("Normal", "SucceededDaemonPod",
-                                            f"Found succeeded daemon pod {namespace}/{pod_name(pod)} on node "
-                                            f"{name}, will try to delete it"))
-                    out.deletes.append(PodDelete(pod_name(pod), name, DELETE_SUCCEEDED))
-                else:
-                    running.append(pod)
-            if not surge:
-                if len(running) > 1:
-                    running.sort(key=pod_order_key)
-                    out.deletes.extend(PodDelete(pod_name(p), name, DELETE_DUPLICATE) for p in running[1:])
-                continue
-            if len(running) <= 1:
-                if not running and should_run:
-                    out.creates.append(name)  # surging: the node needs a live pod now
-                continue
-            running.sort(key=pod_order_key)
-            oldest_new = oldest_old = None
-            for pod in running:
-                if pod_labels(pod).get(HASH_LABEL) == hash:
-                    if oldest_new is None:
-                        oldest_new = pod
-                        continue
-                elif oldest_old is None:
-                    oldest_old = pod
-                    continue
-                out.deletes.append(PodDelete(pod_name(pod), name, DELETE_DUPLICATE))
-            if oldest_new is not None and oldest_old is not None:
-                if not is_pod_ready(oldest_old) or is_pod_available(oldest_new, min_ready, now):
-                    out.deletes.append(PodDelete(pod_name(oldest_old), name, DELETE_SURGE_REPLACED))
-        elif pods is not None:
-            out.deletes.extend(PodDelete(pod_name(p), name, DELETE_NOT_ELIGIBLE)
-                               for p in pods if not is_deleting(p))
-    # Unscheduled pods aimed at nodes that no longer exist: pod GC never sees them.
+        out.add(name, manage_node(ctx, name, eligibility[name], node_pods.get(name), now, out.backoff))
     for target, pods in node_pods.items():
-        if target in eligibility:
-            continue
-        out.deletes.extend(PodDelete(pod_name(p), target, DELETE_NODE_MISSING)
-                           for p in pods if not (p.get("spec") or {}).get("nodeName"))
+        if target not in eligibility:
+            out.add(target, manage_node(ctx, target, None, pods, now, out.backoff))
     return out
 
 
-def compute_status(ds: Mapping[str, Any], names: Sequence[str],
-                   node_pods: Mapping[str, list[Mapping[str, Any]]],
-                   eligibility: Mapping[str, tuple[bool, bool]], hash: str, now: float) -> dict[str, int]:
-    """The seven status counters, from each desired node's first pod (``names``: every node)."""
-    min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
-    generation = template_generation_of(ds)
-    desired = current = misscheduled = ready = updated = available = 0
-    for name in names:
-        pods = node_pods.get(name)
-        if eligibility[name][0]:
-            desired += 1
-            if not pods:
-                continue
-            current += 1
-            first = pods[0] if len(pods) == 1 else min(pods, key=pod_order_key)
-            if is_pod_ready(first):
-                ready += 1
-                if is_pod_available(first, min_ready, now):
-                    available += 1
-            if is_pod_updated(first, hash, generation):
-                updated += 1
-        elif pods:
-            misscheduled += 1
+# Per-node status counts: (desired, current, misscheduled, ready, available, updated).
+StatusCounts = tuple[int, int, int, int, int, int]
+NO_COUNTS: StatusCounts = (0, 0, 0, 0, 0, 0)
+
+
+def node_status(ctx: DsContext, eligibility: tuple[bool, bool] | None,
+                pods: Sequence[Mapping[str, Any]] | None, now: float) -> tuple[StatusCounts, bool]:
+    """One node's share of the status counters, from its first pod; and whether the share
+    may change with time alone (Ready but not yet available for minReadySeconds)."""
+    if eligibility is None:
+        return NO_COUNTS, False
+    if not eligibility[0]:
+        return ((0, 0, 1, 0, 0, 0) if pods else NO_COUNTS), False
+    if not pods:
+        return (1, 0, 0, 0, 0, 0), False
+    first = pods[0] if len(pods) == 1 else min(pods, key=pod_order_key)
+    ready = available = waiting = 0
+    if is_pod_ready(first):
+        ready = 1
+        if is_pod_available(first, ctx.min_ready, now):
+            available = 1
+        else:
+            waiting = True
+    updated = 1 if is_pod_updated(first, ctx.hash, ctx.generation) else 0
+    return (1, 1, 0, ready, available, updated), bool(waiting)
+
+
+def status_counters(totals: Sequence[int]) -> dict[str, int]:
+    desired, current, misscheduled, ready, available, updated = totals
     return {
         "desiredNumberScheduled": desired,
         "currentNumberScheduled": current,
@@ -349,6 +464,20 @@ def compute_status(ds: Mapping[str, Any], names: Sequence[str],
         "numberAvailable": available,
         "numberUnavailable": desired - available,
     }
+
+
+def compute_status(ds: Mapping[str, Any], names: Sequence[str],
+                   node_pods: Mapping[str, list[Mapping[str, Any]]],
+                   eligibility: Mapping[str, tuple[bool, bool]], hash: str, now: float) -> dict[str, int]:
+    """The seven status counters, from each desired node's first pod (``names``: every node)."""
+    ctx = DsContext.of(ds, hash)
+    totals = [0] * 6
+    for name in names:
+        counts, _ = node_status(ctx, eligibility[name], node_pods.get(name), now)
+        if counts is not NO_COUNTS:
+            for i, v in enumerate(counts):
+                totals[i] += v
+    return status_counters(totals)
 
 
 def _status_plan(plan: Plan, ds: Mapping[str, Any], counters: dict[str, int], observe: bool) -> None:
@@ -383,24 +512,50 @@ def plan_sync(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
     observedGeneration.
     """
     plan = Plan(failed_backoff=failed_backoff if failed_backoff is not None else {})
+    matcher = selector_of(ds, plan)
+    if matcher is None:
+        return plan
+    my_pods, plan.adopt_pods, plan.release_pods = claim(ds, pods, matcher.matches)
+    my_revisions, plan.adopt_revisions, plan.release_revisions = claim(ds, revisions, matcher.matches)
+    history = plan_history(ds, my_revisions, my_pods, revision_data(ds))
+    plan_history_into(plan, ds, history)
+
+    elig = DaemonEligibility(ds)
+    names = [_node_name(n) for n in nodes]
+    eligibility = {name: elig.evaluate(n) for name, n in zip(names, nodes, strict=True)}
+    node_pods = group_by_node(my_pods)
+    ctx = DsContext.of(ds, plan.hash)
+
+    if not expectations_satisfied:
+        counters = compute_status(ds, names, node_pods, eligibility, plan.hash, now)
+        _status_plan(plan, ds, counters, observe=False)
+        return plan
+
+    managed = _manage(ctx, names, node_pods, eligibility, now, plan.failed_backoff)
+    counters = compute_status(ds, names, node_pods, eligibility, plan.hash, now)
+    finish_plan(plan, ds, managed, node_pods, eligibility, counters, now, burst_replicas,
+                lambda: (p for p in my_pods if target_node_of(p) is not None), history.old)
+    return plan
+
+
+def selector_of(ds: Mapping[str, Any], plan: Plan) -> Any:
+    """The DaemonSet's compiled selector, or None after recording why the sync stops here."""
     spec = ds.get("spec") or {}
     selector = spec.get("selector")
     if _selects_everything(selector):
         plan.events.append(Event("Warning", "SelectingAll",
                                  "This daemon set is selecting all pods. A non-empty selector is required."))
-        return plan
+        return None
     if is_deleting(ds):
-        return plan  # dependents may already be gone: no status either
+        return None  # dependents may already be gone: no status either
     try:
-        matcher = from_label_selector(selector)
+        return from_label_selector(selector)
     except ValueError as e:
         plan.errors.append(f"invalid label selector: {e}")
-        return plan
+        return None
 
-    my_pods, plan.adopt_pods, plan.release_pods = claim(ds, pods, matcher.matches)
-    my_revisions, plan.adopt_revisions, plan.release_revisions = claim(ds, revisions, matcher.matches)
 
-    history = plan_history(ds, my_revisions, my_pods, revision_data(ds))
+def plan_history_into(plan: Plan, ds: Mapping[str, Any], history: HistoryPlan) -> None:
     plan.hash = history.hash
     plan.template_generation = template_generation_of(ds)
     plan.revision_create = history.create
@@ -408,25 +563,31 @@ def plan_sync(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
     plan.revision_deletes = history.deletes
     plan.relabel_pods = history.relabel_pods
 
-    elig = DaemonEligibility(ds)
-    names = [_node_name(n) for n in nodes]
-    eligibility = {name: elig.evaluate(n) for name, n in zip(names, nodes, strict=True)}
-    node_pods = group_by_node(my_pods)
 
-    if not expectations_satisfied:
-        counters = compute_status(ds, names, node_pods, eligibility, plan.hash, now)
-        _status_plan(plan, ds, counters, observe=False)
-        return plan
-
-    managed = _manage(ds, names, node_pods, eligibility, plan.hash, now, plan.failed_backoff)
+def finish_plan(plan: Plan, ds: Mapping[str, Any], managed: _Manage,
+                node_pods: Mapping[str, Sequence[Mapping[str, Any]]],
+                eligibility: Mapping[str, tuple[bool, bool]], counters: dict[str, int], now: float,
+                burst_replicas: int, targeted_pods: Callable[[], Iterable[Mapping[str, Any]]],
+                old_revisions: Sequence[Mapping[str, Any]], any_old_pods: bool = True) -> None:
+    """The rest of a sync after ``manage``: the rolling-update step when manage found nothing to
+    do, the burst limit, history cleanup and the status. ``any_old_pods`` False: no node has a
+    live pod of an older revision, so the rolling step can only check its budgets."""
     plan.failed_backoff = managed.backoff
     plan.events.extend(managed.events)
     if managed.requeue is not None:
         plan.requeue(managed.requeue)
     creates, deletes = managed.creates, managed.deletes
+    spec = ds.get("spec") or {}
     strategy = (spec.get("updateStrategy") or {}).get("type") or "RollingUpdate"
     if not creates and not deletes and strategy == "RollingUpdate" and not is_paused(ds):
-        step = rolling_update(ds, node_pods, eligibility, plan.hash, plan.template_generation, now)
+        if any_old_pods:
+            step = rolling_update(ds, node_pods, eligibility, plan.hash, plan.template_generation, now)
+        else:
+            step = RollingResult()
+            try:
+                update_budgets(ds, counters["desiredNumberScheduled"])
+            except ValueError as e:
+                step.error = f"couldn't get unavailable numbers: {e}"
         if step.error:
             plan.errors.append(step.error)
         else:
@@ -437,8 +598,15 @@ def plan_sync(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
     plan.deletes = deletes[:burst_replicas]
 
     if not plan.errors:
-        targeted = [p for p in my_pods if target_node_of(p) is not None]
-        plan.history_cleanup = history_to_delete(ds, history.old, targeted)
-    counters = compute_status(ds, names, node_pods, eligibility, plan.hash, now)
+        plan.history_cleanup = history_to_delete(ds, old_revisions, _Lazy(targeted_pods))
     _status_plan(plan, ds, counters, observe=True)
-    return plan
+
+
+class _Lazy:
+    """An iterable made only when iterated (history cleanup rarely needs the pods)."""
+
+    def __init__(self, make: Callable[[], Iterable[Any]]):
+        self.make = make
+
+    def __iter__(self):
+        return iter(self.make())
