@@ -22,3 +22,34 @@ def test_query_get_and_getall():
     assert r.query.getall("dryRun", []) == ["All"]
     assert r.query.getall("fieldManager", []) == []
     assert dict(r.query.items()) == {"dryRun": "All", "limit": "5"}
+
+
+def test_prelowered_headers_are_used_as_they_are():
+    from everynode.client.local import _Headers
+
+    base = _Headers({"Accept": "application/json", "Authorization": "Bearer t"})
+    h = _Headers.lowered(base)
+    h["content-type"] = "application/yaml"
+    r = LocalRequest("PUT", "/api/v1/namespaces/a/pods/p", {}, h, b"x")
+    assert r.headers is h and type(r.headers) is _Headers
+    assert r.headers.get("Content-Type") == "application/yaml" and r.headers["ACCEPT"] == "application/json"
+    assert "content-type" not in base  # the copy is the request's own
+
+
+def test_read_body_takes_the_local_body_and_keeps_the_size_limit():
+    import asyncio
+
+    import pytest
+
+    from everynode.api.errors import ApiError
+    from everynode.apiserver import decode
+
+    def read(body):
+        return asyncio.run(decode.read_body(LocalRequest("PUT", "/x", {}, {}, body)))
+
+    assert read(b'{"a":1}') == b'{"a":1}'
+    assert read(b"") == b""
+    assert read(b" " * decode.MAX_BODY) == b" " * decode.MAX_BODY
+    with pytest.raises(ApiError) as exc:
+        read(b" " * (decode.MAX_BODY + 1))
+    assert exc.value.code == 413

@@ -26,6 +26,11 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
 
 
 async def read_body(request: web.Request) -> bytes:
+    local = getattr(request, "local_body", None)  # an in-process request (client/local.py): no stream
+    if local is not None:
+        if len(local) > MAX_BODY:
+            raise errors.too_large()
+        return local
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise errors.too_large()
     chunks = []

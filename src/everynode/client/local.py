@@ -48,6 +48,13 @@ class _Headers(dict):
     def __init__(self, headers: dict[str, str]):
         super().__init__((k.lower(), v) for k, v in headers.items())
 
+    @classmethod
+    def lowered(cls, headers: dict[str, str]) -> _Headers:
+        """A copy of ``headers`` whose keys are lower-case already (no per-key work)."""
+        out = cls.__new__(cls)
+        dict.update(out, headers)
+        return out
+
     def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
@@ -66,19 +73,21 @@ class LocalRequest:
         self.method = method
         self.path = path
         self.query = _Query(query)
-        self.headers = _Headers(headers)
+        self.headers = headers if type(headers) is _Headers else _Headers(headers)
         self.content_length = len(body) if body else None
         self.content = _Body(body)
-        self._body = body
+        # The whole body, already in memory: decode.read_body takes it as it is.
+        self.local_body = body
 
     async def read(self) -> bytes:
-        return self._body
+        return self.local_body
 
 
 class LocalClient(Client):
     def __init__(self, config: Config, server: Any, limit: int = 100, user_agent: str = "everynode"):
         super().__init__(config, limit, user_agent)
         self.server = server
+        self._local_headers = _Headers(self._headers)  # the headers of every request, lower-cased once
 
     async def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
                       content_type: str = "application/json", timeout: float | None = 60,
@@ -86,12 +95,12 @@ class LocalClient(Client):
         if any(s in path for s in _HTTP_ONLY) or (params and params.get("watch")):
             return await super().request(method, path, body, params, content_type, timeout, result)
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
-        headers = dict(self._headers)
+        headers = _Headers.lowered(self._local_headers)
         data = b""
         if body is not None:
             data = body if isinstance(body, bytes) else orjson.dumps(body)
-            headers["Content-Type"] = content_type
-            headers["Content-Length"] = str(len(data))
+            headers["content-type"] = content_type
+            headers["content-length"] = str(len(data))
         self.requests += 1
         resp = await self.server.handle(LocalRequest(method, path, query, headers, data))
         if not isinstance(resp, web.Response):
