@@ -13,6 +13,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -50,14 +51,17 @@ class Route:
     watch: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class Negotiated:
     table: bool = False
     yaml: bool = False
     table_version: str = "v1"
 
 
+@lru_cache(maxsize=256)
 def _negotiate(accept: str | None) -> Negotiated:
+    """What the Accept header asks for (a pure function of it: clients send a handful of
+    distinct headers, so the answers are remembered, shared and immutable)."""
     if not accept:
         return Negotiated()
     for part in accept.split(","):
@@ -73,6 +77,10 @@ def _negotiate(accept: str | None) -> Negotiated:
         if mt == "application/yaml":
             return Negotiated(yaml=True)
     return Negotiated()
+
+
+def _not_allowed() -> ApiError:
+    return errors.method_not_allowed("the server does not allow this method on the requested resource")
 
 
 def _json_response(body: Any, status: int = 200, headers: dict | None = None) -> web.Response:
@@ -165,7 +173,7 @@ class ApiServer:
     async def _dispatch(self, request: web.Request, path: str) -> web.StreamResponse:
         if path in self.extra_routes:
             return await self.extra_routes[path](request)
-        parts = [unquote(p) for p in path.strip("/").split("/") if p]
+        parts = [unquote(p) if "%" in p else p for p in path.strip("/").split("/") if p]
         if not parts:
             return _json_response({"paths": sorted(["/api", "/apis", "/healthz", "/livez", "/readyz",
                                                     "/version", "/openapi/v2", "/openapi/v3"])})
@@ -311,22 +319,20 @@ class ApiServer:
     def _check_method(kind: Kind, r: Route, method: str) -> None:
         """405 for what upstream does not route: writes to the all-namespaces path,
         verbs a subresource does not have, deletecollection a kind does not offer."""
-        not_allowed = errors.method_not_allowed("the server does not allow this method on the requested "
-                                                "resource")
         if r.subresource is not None:
             allowed = {"get": "GET", "patch": "PATCH", "update": "PUT", "create": "POST"}
             verbs = discovery.SUBRESOURCE_VERBS.get(r.subresource, ("get",))
             if method not in {allowed[v] for v in verbs if v in allowed}:
-                raise not_allowed
+                raise _not_allowed()
             return
         if kind.namespaced and r.namespace is None and method != "GET":
-            raise not_allowed
+            raise _not_allowed()
         if method == "DELETE" and r.name is None and "deletecollection" not in kind.verbs:
-            raise not_allowed
+            raise _not_allowed()
         if method in ("PUT", "PATCH") and r.name is None:
-            raise not_allowed
+            raise _not_allowed()
         if method == "POST" and r.name is not None:
-            raise not_allowed
+            raise _not_allowed()
 
     def _object_response(self, obj: dict, kind: Kind, neg: Negotiated, status: int,
                          warnings: list[str]) -> web.Response:
