@@ -283,8 +283,10 @@ def validate_managed_fields(entries: list[dict] | None, path: str) -> list[Field
 
 
 def validate_object_meta(meta: dict, namespaced: bool, path: str = "metadata",
-                         name_fn: NameFn = is_dns1123_subdomain) -> list[FieldError]:
-    """Create-time metadata checks (ValidateObjectMetaAccessor); name generation already done."""
+                         name_fn: NameFn = is_dns1123_subdomain, *,
+                         lists: list[FieldError] | None = None) -> list[FieldError]:
+    """Create-time metadata checks (ValidateObjectMetaAccessor); name generation already done.
+    ``lists``: what ``validate_meta_lists(meta, path)`` returned, when the caller has it."""
     errs: list[FieldError] = []
     generate_name = meta.get("generateName") or ""
     if generate_name:
@@ -295,11 +297,36 @@ def validate_object_meta(meta: dict, namespaced: bool, path: str = "metadata",
         errs.append(required(f"{path}.name", "name or generateName is required"))
     else:
         errs.extend(invalid(f"{path}.name", name, m) for m in name_fn(name))
-    errs.extend(_validate_meta_common(meta, namespaced, path))
+    errs.extend(_validate_meta_common(meta, namespaced, path, lists))
     return errs
 
 
-def _validate_meta_common(meta: dict, namespaced: bool, path: str) -> list[FieldError]:
+def validate_meta_lists(meta: dict, path: str = "metadata") -> list[FieldError]:
+    """The checks of labels, annotations, owner references, finalizers and managed fields, in
+    that order: the end of both the create-time and the update-time metadata checks (an update
+    runs both, as upstream, so their errors are reported twice). Absent or empty fields have
+    nothing to check (each validator treats them as empty)."""
+    errs: list[FieldError] = []
+    v = meta.get("labels")
+    if v:
+        errs.extend(validate_labels(v, f"{path}.labels"))
+    v = meta.get("annotations")
+    if v:
+        errs.extend(validate_annotations(v, f"{path}.annotations"))
+    v = meta.get("ownerReferences")
+    if v:
+        errs.extend(validate_owner_references(v, f"{path}.ownerReferences"))
+    v = meta.get("finalizers")
+    if v:
+        errs.extend(validate_finalizers(v, f"{path}.finalizers"))
+    v = meta.get("managedFields")
+    if v:
+        errs.extend(validate_managed_fields(v, f"{path}.managedFields"))
+    return errs
+
+
+def _validate_meta_common(meta: dict, namespaced: bool, path: str,
+                          lists: list[FieldError] | None = None) -> list[FieldError]:
     errs: list[FieldError] = []
     namespace = meta.get("namespace") or ""
     if namespaced:
@@ -309,22 +336,22 @@ def _validate_meta_common(meta: dict, namespaced: bool, path: str) -> list[Field
             errs.extend(invalid(f"{path}.namespace", namespace, m) for m in is_dns1123_label(namespace))
     elif namespace:
         errs.append(forbidden(f"{path}.namespace", "not allowed on this type"))
-    errs.extend(validate_nonnegative(meta.get("generation"), f"{path}.generation"))
-    errs.extend(validate_labels(meta.get("labels"), f"{path}.labels"))
-    errs.extend(validate_annotations(meta.get("annotations"), f"{path}.annotations"))
-    errs.extend(validate_owner_references(meta.get("ownerReferences"), f"{path}.ownerReferences"))
-    errs.extend(validate_finalizers(meta.get("finalizers"), f"{path}.finalizers"))
-    errs.extend(validate_managed_fields(meta.get("managedFields"), f"{path}.managedFields"))
+    generation = meta.get("generation")
+    if generation is not None:
+        errs.extend(validate_nonnegative(generation, f"{path}.generation"))
+    errs.extend(validate_meta_lists(meta, path) if lists is None else lists)
     return errs
 
 
 def validate_object_meta_update(new_meta: dict, old_meta: dict, path: str = "metadata", *,
-                                check_resource_version: bool = False) -> list[FieldError]:
+                                check_resource_version: bool = False,
+                                lists: list[FieldError] | None = None) -> list[FieldError]:
     """Update-time metadata checks (ValidateObjectMetaAccessorUpdate).
 
     Upstream fills an empty resourceVersion from the stored object for kinds that
     allow unconditional updates before validating, so the "must be specified for
-    an update" check is opt-in here.
+    an update" check is opt-in here. ``lists``: what ``validate_meta_lists(new_meta, path)``
+    returned, when the caller has it.
     """
     errs: list[FieldError] = []
     if old_meta.get("deletionTimestamp"):
@@ -345,11 +372,7 @@ def validate_object_meta_update(new_meta: dict, old_meta: dict, path: str = "met
         old_v = old_meta.get(key) or empty
         if new_v != old_v:
             errs.append(invalid(f"{path}.{key}", new_v, FIELD_IMMUTABLE))
-    errs.extend(validate_labels(new_meta.get("labels"), f"{path}.labels"))
-    errs.extend(validate_annotations(new_meta.get("annotations"), f"{path}.annotations"))
-    errs.extend(validate_owner_references(new_meta.get("ownerReferences"), f"{path}.ownerReferences"))
-    errs.extend(validate_finalizers(new_meta.get("finalizers"), f"{path}.finalizers"))
-    errs.extend(validate_managed_fields(new_meta.get("managedFields"), f"{path}.managedFields"))
+    errs.extend(validate_meta_lists(new_meta, path) if lists is None else lists)
     return errs
 
 

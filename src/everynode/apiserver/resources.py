@@ -231,11 +231,15 @@ class Resources:
     def _validate(self, kind: Kind, obj: Obj, old: Obj | None) -> None:
         meta = obj["metadata"]
         name_fn = validation.is_dns1123_label if kind.kind == "Namespace" else validation.is_dns1123_subdomain
-        errs = validation.validate_object_meta(meta, kind.namespaced, "metadata", name_fn)
+        # Both metadata validations of an update end with the same checks of the same fields:
+        # done once; when they found errors, done again (each report gets its own error objects).
+        lists = validation.validate_meta_lists(meta, "metadata")
+        errs = validation.validate_object_meta(meta, kind.namespaced, "metadata", name_fn, lists=lists)
         if old is None:
             errs += kind.validate_create(obj)
         else:
-            errs += validation.validate_object_meta_update(meta, old["metadata"], "metadata")
+            errs += validation.validate_object_meta_update(meta, old["metadata"], "metadata",
+                                                           lists=None if lists else lists)
             errs += kind.validate_update(obj, old)
         if errs:
             raise errors.invalid_object(kind.kind, kind.group, meta.get("name") or meta.get("generateName", ""),
@@ -375,8 +379,11 @@ class Resources:
         if (kind.kind in CREATE_ON_UPDATE and subresource is None and not want_rv
                 and self.store.get(key_of(kind, ns, name)) is None):
             return await self.create(kind, ns, obj, opts, owned=True)
-        result = await self._guaranteed_update(kind, ns, name, lambda _cur: deep_copy(obj), want_rv,
-                                               opts, subresource)
+        # With a resourceVersion there is one attempt only (a conflict is the client's to
+        # resolve), so the decoded object, this request's own, is used as it is; a retried
+        # unconditional update starts each attempt from a fresh copy of it.
+        make = (lambda _cur: obj) if want_rv is not None else (lambda _cur: deep_copy(obj))
+        result = await self._guaranteed_update(kind, ns, name, make, want_rv, opts, subresource)
         return result, warnings
 
     async def patch(self, kind: Kind, ns: str | None, name: str, content_type: str, raw: bytes,
