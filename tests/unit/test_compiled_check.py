@@ -17,7 +17,15 @@ import pytest
 from everynode.api import schema
 from everynode.api.kinds import KINDS
 from everynode.apiserver import decode
-from everynode.apiserver.decode import _SCALAR_TYPES, INT64_MAX, INT64_MIN, TypeMismatch, _compiled, _type_ok, _zero
+from everynode.apiserver.decode import (
+    _SCALAR_TYPES,
+    INT64_MAX,
+    INT64_MIN,
+    TypeMismatch,
+    _compiled,
+    _type_ok,
+    _zero,
+)
 
 # --- the generic walk as it was (the oracle) ---------------------------------------------
 
