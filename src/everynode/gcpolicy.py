@@ -7,7 +7,8 @@ stalls the event loop for a large fraction of a second, and one runs
 whenever the heap has grown by a quarter. Nearly all those objects are
 plain JSON data: they never form reference cycles and refcounting frees them.
 
-Policy: every object that survives a full collection is moved to the
+Policy: young collections are rarer (``THRESHOLDS``), and every object that
+survives a full collection is moved to the
 permanent generation (``gc.freeze``), so later full collections only walk
 what was allocated since. Cyclic garbage among frozen objects would never be
 collected, so at most every ``sweep_every`` seconds the permanent generation
@@ -21,11 +22,20 @@ import time
 
 _installed: list = []
 
+# A young collection every 50,000 container allocations instead of 700: most of a request's
+# dicts and lists are freed by refcounting before they are ever walked, and the long-lived
+# JSON that survives is walked far fewer times. Creating 5,000 daemon pods spent 5.7 s in the
+# collector with the defaults (3,164 young, 288 middle, 26 full collections) and 0.9 s with
+# these (14 young collections of about 60 ms each). Python's defaults are restored on uninstall.
+THRESHOLDS = (50_000, 20, 10)
+_DEFAULTS = gc.get_threshold()
+
 
 def install(sweep_every: float = 600.0) -> None:
     """Idempotent; affects the whole process."""
     if _installed:
         return
+    gc.set_threshold(*THRESHOLDS)
     last_sweep = [time.monotonic()]
 
     def on_gc(phase: str, info: dict) -> None:
@@ -47,3 +57,32 @@ def uninstall() -> None:
         gc.callbacks.remove(cb)
     _installed.clear()
     gc.unfreeze()
+    gc.set_threshold(*_DEFAULTS)
+
+
+class GcClock:
+    """Time spent in the cyclic garbage collector while in the ``with`` block, per generation."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.collections = [0, 0, 0]
+        self._started = 0.0
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            gen = info.get("generation", 2)
+            self.seconds[gen] += time.perf_counter() - self._started
+            self.collections[gen] += 1
+
+    def __enter__(self) -> GcClock:
+        gc.callbacks.append(self._on_gc)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        gc.callbacks.remove(self._on_gc)
+
+    def report(self) -> dict:
+        return {"gc_s": round(sum(self.seconds), 3), "gc_s_per_generation": [round(s, 3) for s in self.seconds],
+                "gc_collections": list(self.collections)}

@@ -56,3 +56,24 @@ def test_uninstall_restores_the_default(policy):
     policy.uninstall()
     assert gc.get_freeze_count() == 0
     assert not any(cb in gc.callbacks for cb in policy._installed)
+
+
+def test_thresholds_while_installed_and_defaults_after(policy):
+    before = gc.get_threshold()
+    policy.install(sweep_every=3600)
+    assert gc.get_threshold() == policy.THRESHOLDS
+    policy.uninstall()
+    assert gc.get_threshold() == before
+
+
+def test_gc_clock_counts_collections_per_generation():
+    with gcpolicy.GcClock() as clock:
+        gc.collect(0)
+        gc.collect(2)
+    counted = list(clock.collections)
+    gc.collect(2)  # outside the block: not counted
+    report = clock.report()
+    assert report["gc_collections"] == counted
+    assert report["gc_collections"][0] >= 1 and report["gc_collections"][2] >= 1
+    assert report["gc_s"] >= 0 and len(report["gc_s_per_generation"]) == 3
+    assert clock._on_gc not in gc.callbacks

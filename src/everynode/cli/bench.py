@@ -28,8 +28,10 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from everynode import gcpolicy
 from everynode.aiotools import cancel_and_wait
 
 NS = "default"
@@ -376,23 +379,39 @@ def rolled_out(n: int):
 
 
 class _Profile:
-    """cProfile of a measured phase when EVERYNODE_BENCH_PROFILE names an output file."""
+    """A profile of a measured phase: cProfile when EVERYNODE_BENCH_PROFILE names an output
+    file; py-spy sampling this process (all threads, no slow-down of the measured code) when
+    EVERYNODE_BENCH_PYSPY does (py-spy's raw collapsed stacks, 100 samples/s)."""
 
     def __init__(self) -> None:
         self.path = os.environ.get("EVERYNODE_BENCH_PROFILE")
+        self.pyspy_path = os.environ.get("EVERYNODE_BENCH_PYSPY")
         self.prof = None
+        self.sampler: subprocess.Popen | None = None
+        self.gc = gcpolicy.GcClock()
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> _Profile:
+        self.gc.__enter__()
         if self.path:
             import cProfile
 
             self.prof = cProfile.Profile()
             self.prof.enable()
+        if self.pyspy_path:
+            self.sampler = subprocess.Popen(
+                ["py-spy", "record", "--pid", str(os.getpid()), "-r", "100", "-f", "raw",
+                 "-o", self.pyspy_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # attached before the phase starts
+        return self
 
     def __exit__(self, *exc) -> None:
+        self.gc.__exit__()
         if self.prof is not None:
             self.prof.disable()
             self.prof.dump_stats(self.path)
+        if self.sampler is not None:
+            self.sampler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            self.sampler.wait(timeout=60)
 
 
 # ------------------------------------------------------------- store limit
@@ -435,7 +454,7 @@ async def bench_create(n: int, startup: float, timeout: float) -> dict:
         samples: list[tuple[float, int]] = []
         start = time.monotonic()
         ok = False
-        with _Profile():
+        with _Profile() as prof:
             await bc.client.create("daemonsets", daemonset("bench-create"), NS)
             while time.monotonic() - start < timeout:
                 st = bc.ds_status("bench-create")
@@ -452,7 +471,7 @@ async def bench_create(n: int, startup: float, timeout: float) -> dict:
     return {"nodes": n, "startup_s": startup, "complete": ok, "seconds": round(elapsed, 3),
             "pods_per_s": round(n / elapsed, 1) if ok else None, "register_nodes_s": round(register_s, 2),
             "writes": writes, "write_bytes": nbytes, "store_only_s": round(store_s, 3),
-            "ratio": round(elapsed / store_s, 2) if store_s else None,
+            "ratio": round(elapsed / store_s, 2) if store_s else None, **prof.gc.report(),
             "curve": [(round(t, 3), r) for t, r in samples[:: max(1, len(samples) // 400)]]}
 
 
@@ -538,7 +557,7 @@ async def bench_steady(n: int, seconds: float, timeout: float) -> dict:
         t0, c0 = time.monotonic(), cpu_seconds()
         w0, k0 = bc.store.stats.writes, bc.store.stats.commits
         last_t, last_c = t0, c0
-        with _Profile():
+        with _Profile() as prof:
             while time.monotonic() - t0 < seconds:
                 await asyncio.sleep(1.0)
                 t, c = time.monotonic(), cpu_seconds()
@@ -552,7 +571,7 @@ async def bench_steady(n: int, seconds: float, timeout: float) -> dict:
         await bc.stop()
     return {"nodes": n, "daemonsets": 5, "pods": pods, "window_s": seconds,
             "cpu_percent_of_one_core": round(cpu, 1), "writes_per_s": round(writes / seconds, 1),
-            "commits_per_s": round(commits / seconds, 1), "rss_steady_mib": round(cur / 2**20, 1), "rss_peak_mib": round(max(peak, peak_setup) / 2**20, 1),
+            "commits_per_s": round(commits / seconds, 1), **prof.gc.report(), "rss_steady_mib": round(cur / 2**20, 1), "rss_peak_mib": round(max(peak, peak_setup) / 2**20, 1),
             "curve": samples}
 
 
@@ -653,9 +672,9 @@ async def _run(args: argparse.Namespace) -> int:
                 results.append(r)
                 ok &= r["complete"]
         print_table("create: one DaemonSet on N simulated nodes (goal: " + GOALS["create"] + ")",
-                    ["nodes", "startup s", "seconds", "pods/s", "writes", "store-only s", "cluster/store"],
+                    ["nodes", "startup s", "seconds", "pods/s", "writes", "store-only s", "cluster/store", "gc s"],
                     [[r["nodes"], r["startup_s"], r["seconds"], r["pods_per_s"] or "-", r["writes"],
-                      r["store_only_s"], r["ratio"]] for r in results])
+                      r["store_only_s"], r["ratio"], r["gc_s"]] for r in results])
         if not args.no_plot:
             plot(out, "create", [(f"{r['nodes']} nodes", [c[0] for c in r["curve"]], [c[1] for c in r["curve"]])
                                  for r in results], "seconds after apply", "numberReady", "create")
@@ -692,10 +711,10 @@ async def _run(args: argparse.Namespace) -> int:
         for n in args.nodes or [1000]:
             results.append(await bench_steady(n, args.seconds, args.timeout))
         print_table("steady: idle nodes heartbeating, 5 DaemonSets (goal: " + GOALS["steady"] + ")",
-                    ["nodes", "pods", "cpu % of one core", "writes/s", "commits/s", "RSS steady MiB",
+                    ["nodes", "pods", "cpu % of one core", "writes/s", "commits/s", "gc s", "RSS steady MiB",
                      "RSS peak MiB"],
                     [[r["nodes"], r["pods"], r["cpu_percent_of_one_core"], r["writes_per_s"], r["commits_per_s"],
-                      r["rss_steady_mib"], r["rss_peak_mib"]] for r in results])
+                      r["gc_s"], r["rss_steady_mib"], r["rss_peak_mib"]] for r in results])
         if not args.no_plot:
             plot(out, "steady", [(f"{r['nodes']} nodes", [c[0] for c in r["curve"]], [c[1] for c in r["curve"]])
                                  for r in results], "seconds", "cpu % of one core", "steady state CPU")
