@@ -228,4 +228,4 @@ def test_whole_rollout_driven_by_the_view(strategy):
             break
     else:
         raise AssertionError("rollout did not converge")
-    assert not view.with_old
+    assert not view.tally.plain["candidate"] and not view.tally.surge["candidate"]

@@ -54,7 +54,6 @@ from everynode.controllers.daemonset.rolling import (
     pod_order_key,
     pod_phase,
     rolling_update,
-    update_budgets,
 )
 
 BURST_REPLICAS = 250
@@ -432,25 +431,21 @@ NO_COUNTS: StatusCounts = (0, 0, 0, 0, 0, 0)
 
 
 def node_status(ctx: DsContext, eligibility: tuple[bool, bool] | None,
-                pods: Sequence[Mapping[str, Any]] | None, now: float) -> tuple[StatusCounts, bool]:
-    """One node's share of the status counters, from its first pod; and whether the share
-    may change with time alone (Ready but not yet available for minReadySeconds)."""
+                pods: Sequence[Mapping[str, Any]] | None, now: float) -> StatusCounts:
+    """One node's share of the status counters, from its first pod."""
     if eligibility is None:
-        return NO_COUNTS, False
+        return NO_COUNTS
     if not eligibility[0]:
-        return ((0, 0, 1, 0, 0, 0) if pods else NO_COUNTS), False
+        return (0, 0, 1, 0, 0, 0) if pods else NO_COUNTS
     if not pods:
-        return (1, 0, 0, 0, 0, 0), False
+        return (1, 0, 0, 0, 0, 0)
     first = pods[0] if len(pods) == 1 else min(pods, key=pod_order_key)
-    ready = available = waiting = 0
+    ready = available = 0
     if is_pod_ready(first):
         ready = 1
-        if is_pod_available(first, ctx.min_ready, now):
-            available = 1
-        else:
-            waiting = True
+        available = 1 if is_pod_available(first, ctx.min_ready, now) else 0
     updated = 1 if is_pod_updated(first, ctx.hash, ctx.generation) else 0
-    return (1, 1, 0, ready, available, updated), bool(waiting)
+    return (1, 1, 0, ready, available, updated)
 
 
 def status_counters(totals: Sequence[int]) -> dict[str, int]:
@@ -473,7 +468,7 @@ def compute_status(ds: Mapping[str, Any], names: Sequence[str],
     ctx = DsContext.of(ds, hash)
     totals = [0] * 6
     for name in names:
-        counts, _ = node_status(ctx, eligibility[name], node_pods.get(name), now)
+        counts = node_status(ctx, eligibility[name], node_pods.get(name), now)
         if counts is not NO_COUNTS:
             for i, v in enumerate(counts):
                 totals[i] += v
@@ -533,8 +528,10 @@ def plan_sync(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
 
     managed = _manage(ctx, names, node_pods, eligibility, now, plan.failed_backoff)
     counters = compute_status(ds, names, node_pods, eligibility, plan.hash, now)
-    finish_plan(plan, ds, managed, node_pods, eligibility, counters, now, burst_replicas,
-                lambda: (p for p in my_pods if target_node_of(p) is not None), history.old)
+    finish_plan(plan, ds, managed,
+                lambda: rolling_update(ds, node_pods, eligibility, plan.hash, plan.template_generation, now),
+                counters, burst_replicas, lambda: (p for p in my_pods if target_node_of(p) is not None),
+                history.old)
     return plan
 
 
@@ -565,13 +562,11 @@ def plan_history_into(plan: Plan, ds: Mapping[str, Any], history: HistoryPlan) -
 
 
 def finish_plan(plan: Plan, ds: Mapping[str, Any], managed: _Manage,
-                node_pods: Mapping[str, Sequence[Mapping[str, Any]]],
-                eligibility: Mapping[str, tuple[bool, bool]], counters: dict[str, int], now: float,
+                rolling_step: Callable[[], RollingResult], counters: dict[str, int],
                 burst_replicas: int, targeted_pods: Callable[[], Iterable[Mapping[str, Any]]],
-                old_revisions: Sequence[Mapping[str, Any]], any_old_pods: bool = True) -> None:
-    """The rest of a sync after ``manage``: the rolling-update step when manage found nothing to
-    do, the burst limit, history cleanup and the status. ``any_old_pods`` False: no node has a
-    live pod of an older revision, so the rolling step can only check its budgets."""
+                old_revisions: Sequence[Mapping[str, Any]]) -> None:
+    """The rest of a sync after ``manage``: the rolling-update step when manage found nothing
+    to do, the burst limit, history cleanup and the status."""
     plan.failed_backoff = managed.backoff
     plan.events.extend(managed.events)
     if managed.requeue is not None:
@@ -580,14 +575,7 @@ def finish_plan(plan: Plan, ds: Mapping[str, Any], managed: _Manage,
     spec = ds.get("spec") or {}
     strategy = (spec.get("updateStrategy") or {}).get("type") or "RollingUpdate"
     if not creates and not deletes and strategy == "RollingUpdate" and not is_paused(ds):
-        if any_old_pods:
-            step = rolling_update(ds, node_pods, eligibility, plan.hash, plan.template_generation, now)
-        else:
-            step = RollingResult()
-            try:
-                update_budgets(ds, counters["desiredNumberScheduled"])
-            except ValueError as e:
-                step.error = f"couldn't get unavailable numbers: {e}"
+        step = rolling_step()
         if step.error:
             plan.errors.append(step.error)
         else:

@@ -171,99 +171,145 @@ def _updated_pods_on_node(pods: Sequence[Pod], hash: str,
     return new, old, True
 
 
+# Per-node categories of a rolling-update step.
+PLAIN_UNAVAILABLE, PLAIN_REPLACE, PLAIN_CANDIDATE = "unavailable", "replace", "candidate"
+SURGING, SURGE_DELETE_OLD, SURGE_FORCED, SURGE_NOT_RUN, SURGE_CANDIDATE, SURGE_MISSING = (
+    "surging", "delete-old", "forced", "not-run", "candidate", "missing")
+
+
+@dataclass(frozen=True)
+class RollNode:
+    """One node's part in a rolling-update step, for both kinds of step: ``plain``
+    (maxSurge 0) and ``surge``. ``old``: the name of its live pod of an older revision."""
+
+    plain: str | None = None
+    surge: str | None = None
+    available: bool = False  # surge: its (old, else new) pod counts as available
+    old: str = ""
+
+
+def roll_node(pods: Sequence[Pod], eligibility: tuple[bool, bool] | None, hash: str,
+              generation: int | None, min_ready: int, now: float) -> RollNode:
+    """The categories of a node in the step's visit (a node with pods, or a desired node)."""
+    new, old, ok = _updated_pods_on_node(pods, hash, generation)
+    if not ok:
+        return RollNode(PLAIN_UNAVAILABLE, SURGING)  # manage prunes the extras first
+    new_ok = new is not None and is_pod_available(new, min_ready, now)
+    old_ok = old is not None and is_pod_available(old, min_ready, now)
+    available = old_ok if old is not None else new_ok
+    if old is None:
+        return RollNode(None if new_ok else PLAIN_UNAVAILABLE, None, available)
+    name = pod_name(old)
+    if new is not None:
+        return RollNode(PLAIN_UNAVAILABLE, SURGE_DELETE_OLD if new_ok else SURGING, available, name)
+    plain = PLAIN_CANDIDATE if old_ok else PLAIN_REPLACE
+    if eligibility is None:
+        surge = SURGE_MISSING
+    elif not old_ok:
+        surge = SURGE_FORCED if eligibility[0] else SURGE_DELETE_OLD
+    else:
+        surge = SURGE_CANDIDATE if eligibility[0] else SURGE_NOT_RUN
+    return RollNode(plain, surge, available, name)
+
+
+class RollTally:
+    """The visited nodes' ``RollNode``s summed up; nodes can be added and removed again."""
+
+    def __init__(self) -> None:
+        self.unavailable = 0  # plain step
+        self.surging = 0
+        self.available = 0
+        self.plain: dict[str, dict[str, str]] = {PLAIN_REPLACE: {}, PLAIN_CANDIDATE: {}}
+        self.surge: dict[str, dict[str, str]] = {k: {} for k in (SURGE_DELETE_OLD, SURGE_FORCED, SURGE_NOT_RUN,
+                                                                 SURGE_CANDIDATE, SURGE_MISSING)}
+
+    def add(self, node: str, r: RollNode, sign: int = 1) -> None:
+        if r.plain == PLAIN_UNAVAILABLE or r.plain == PLAIN_REPLACE:
+            self.unavailable += sign
+        if r.surge == SURGING:
+            self.surging += sign
+        if r.available:
+            self.available += sign
+        for table, category in ((self.plain, r.plain), (self.surge, r.surge)):
+            if category in table:
+                if sign > 0:
+                    table[category][node] = r.old
+                else:
+                    table[category].pop(node, None)
+
+    def remove(self, node: str, r: RollNode) -> None:
+        self.add(node, r, -1)
+
+    @property
+    def any_old(self) -> bool:
+        return any(self.plain.values()) or any(self.surge.values()) or self.surging > 0
+
+    def step(self, ds: Mapping[str, Any], desired: int) -> RollingResult:
+        """rollingUpdate over the tallied nodes (``desired``: nodes that should run the pod).
+
+        Which old pods go first among equals is the tally's order (Go's map order upstream):
+        a candidate only counts while the budget has room, so taking the first ``room`` of
+        them decides the same as visiting nodes one by one."""
+        result = RollingResult()
+        try:
+            max_surge, max_unavailable = update_budgets(ds, desired)
+        except ValueError as e:
+            result.error = f"couldn't get unavailable numbers: {e}"
+            return result
+        result.max_surge, result.max_unavailable = max_surge, max_unavailable
+        if max_surge == 0:
+            # Delete just enough old pods to stay within maxUnavailable; manage re-creates them.
+            replace = [(pod, node) for node, pod in self.plain[PLAIN_REPLACE].items()]
+            room = max(0, max_unavailable - self.unavailable)
+            candidates = self.plain[PLAIN_CANDIDATE]
+            picked = [(pod, node) for node, pod in _first(candidates, room)]
+            result.deletes = replace + picked
+            return result
+        # Surge: create new pods first, delete an old pod once its replacement is available.
+        if self.surge[SURGE_MISSING]:
+            node = min(self.surge[SURGE_MISSING])
+            result.error = f'couldn\'t get node for nodeName "{node}": node "{node}" not found'
+            return result
+        old_to_delete = [(pod, node) for node, pod in self.surge[SURGE_DELETE_OLD].items()]
+        # Keep the application fully available when its placement moves: only drop
+        # pods on nodes that no longer qualify once enough pods elsewhere are available.
+        deletable = self.available - desired
+        if deletable > 0:
+            old_to_delete.extend((pod, node) for node, pod in _first(self.surge[SURGE_NOT_RUN], deletable))
+        room = max(0, max_surge - self.surging)
+        result.creates = list(self.surge[SURGE_FORCED]) + [n for n, _ in _first(self.surge[SURGE_CANDIDATE], room)]
+        result.deletes = old_to_delete
+        return result
+
+
+def _first(items: Mapping[str, str], n: int) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if n <= 0:
+        return out
+    for item in items.items():
+        out.append(item)
+        if len(out) >= n:
+            break
+    return out
+
+
 def rolling_update(ds: Mapping[str, Any], node_pods: Mapping[str, Sequence[Pod]],
                    eligibility: Mapping[str, tuple[bool, bool]], hash: str,
                    generation: int | None, now: float) -> RollingResult:
     """Pods to delete (and, when surging, nodes to create on) for one rolling-update step.
 
-    ``node_pods`` maps target node -> live daemon pods (any order of nodes;
-    visiting order decides which candidates win, as Go's map order does
-    upstream). ``eligibility`` maps every known node to (shouldRun,
-    shouldContinueRunning); nodes absent from it do not exist.
+    ``node_pods`` maps target node -> live daemon pods. ``eligibility`` maps
+    every known node to (shouldRun, shouldContinueRunning); nodes absent from it
+    do not exist. Visits every node with pods and every desired node.
     """
     min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
-    desired_nodes = [n for n, (run, _) in eligibility.items() if run]
-    visit: dict[str, Sequence[Pod]] = dict(node_pods)
-    for n in desired_nodes:
-        visit.setdefault(n, ())
-    result = RollingResult()
-    try:
-        max_surge, max_unavailable = update_budgets(ds, len(desired_nodes))
-    except ValueError as e:
-        result.error = f"couldn't get unavailable numbers: {e}"
-        return result
-    result.max_surge, result.max_unavailable = max_surge, max_unavailable
-
-    def available(pod: Pod) -> bool:
-        return is_pod_available(pod, min_ready, now)
-
-    if max_surge == 0:
-        # Delete just enough old pods to stay within maxUnavailable; manage re-creates them.
-        unavailable = 0
-        replacements: list[tuple[str, str]] = []
-        candidates: list[tuple[str, str]] = []
-        for node, pods in visit.items():
-            new, old, ok = _updated_pods_on_node(pods, hash, generation)
-            if not ok:
-                unavailable += 1  # manage prunes the extras first
-                continue
-            if (old is None) == (new is None):
-                unavailable += 1  # empty node, or old+new: manage sorts it out
-            elif new is not None:
-                if not available(new):
-                    unavailable += 1
-            elif not available(old):
-                replacements.append((pod_name(old), node))
-                unavailable += 1
-            elif unavailable < max_unavailable:
-                candidates.append((pod_name(old), node))
-        room = min(max(0, max_unavailable - unavailable), len(candidates))
-        result.deletes = replacements + candidates[:room]
-        return result
-
-    # Surge: create new pods first, delete an old pod once its replacement is available.
-    surging = 0
-    available_count = 0
-    old_to_delete: list[tuple[str, str]] = []
-    should_not_run: list[tuple[str, str]] = []
-    candidate_nodes: list[str] = []
-    forced_nodes: list[str] = []
-    for node, pods in visit.items():
-        new, old, ok = _updated_pods_on_node(pods, hash, generation)
-        if not ok:
-            surging += 1
-            continue
-        if old is not None:
-            available_count += available(old)
-        elif new is not None:
-            available_count += available(new)
-        if old is None:
-            continue
-        if new is None:
-            if node not in eligibility:
-                result.error = f'couldn\'t get node for nodeName "{node}": node "{node}" not found'
-                return result
-            should_run = eligibility[node][0]
-            if not available(old):
-                if not should_run:
-                    old_to_delete.append((pod_name(old), node))
-                else:
-                    forced_nodes.append(node)
-            elif not should_run:
-                should_not_run.append((pod_name(old), node))
-            elif surging < max_surge:
-                candidate_nodes.append(node)
-        elif not available(new):
-            surging += 1
-        else:
-            old_to_delete.append((pod_name(old), node))
-
-    # Keep the application fully available when its placement moves: only drop
-    # pods on nodes that no longer qualify once enough pods elsewhere are available.
-    deletable = available_count - len(desired_nodes)
-    if deletable > 0:
-        old_to_delete.extend(should_not_run[:deletable])
-    room = min(max(0, max_surge - surging), len(candidate_nodes))
-    result.creates = forced_nodes + candidate_nodes[:room]
-    result.deletes = old_to_delete
-    return result
+    tally = RollTally()
+    desired = 0
+    for node, pods in node_pods.items():
+        tally.add(node, roll_node(pods, eligibility.get(node), hash, generation, min_ready, now))
+    for node, (run, _) in eligibility.items():
+        if run:
+            desired += 1
+            if node not in node_pods:
+                tally.add(node, roll_node((), eligibility[node], hash, generation, min_ready, now))
+    return tally.step(ds, desired)

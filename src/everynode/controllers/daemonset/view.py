@@ -12,8 +12,8 @@ only for the nodes they touch (plus the few whose decision depends on the
 clock: failed pods in backoff, pods Ready but not yet available) and sums
 the counters it keeps. Everything is rebuilt when a DaemonSet-wide input of
 the per-node decisions changes (spec, template generation, observed
-generation, hash, deletion). The rolling-update step still visits every node,
-but only while some node runs a pod of an older revision.
+generation, hash, deletion). The rolling-update step is summed up the same
+way: each node's part (``roll_node``) is kept in a ``RollTally``.
 
 The per-node decisions are the planner's own functions (``manage_node``,
 ``node_status``, ``claim_one``), so the two paths cannot drift apart in
@@ -55,7 +55,15 @@ from everynode.controllers.daemonset.planner import (
     status_counters,
 )
 from everynode.controllers.daemonset.podtemplate import target_node_of
-from everynode.controllers.daemonset.rolling import is_deleting, is_pod_updated, is_terminal
+from everynode.controllers.daemonset.rolling import (
+    RollNode,
+    RollTally,
+    is_deleting,
+    is_pod_available,
+    is_pod_ready,
+    is_terminal,
+    roll_node,
+)
 
 Obj = Mapping[str, Any]
 
@@ -88,7 +96,8 @@ class DaemonSetView:
         self.acting: dict[str, NodeManage] = {}  # node -> manage's decision, when not idle
         self.counts: dict[str, StatusCounts] = {}  # node -> its status counts, when not zero
         self.totals = [0] * 6
-        self.with_old: set[str] = set()  # nodes running a live pod of an older revision
+        self.rolls: dict[str, RollNode] = {}  # visited node -> its part in a rolling-update step
+        self.tally = RollTally()
         self.clock_bound: set[str] = set()  # nodes whose decision or counts depend on the time
         self._elig: DaemonEligibility | None = None
         self._touched: set[str] = set()  # nodes whose pods changed in this sync
@@ -145,9 +154,9 @@ class DaemonSetView:
                 decision = manage_node(ctx, name, self.eligibility.get(name), self.node_pods.get(name),
                                        now, managed.backoff)
             managed.add(name, decision)
-        finish_plan(plan, ds, managed, self.node_pods, self.eligibility, counters, now, burst_replicas,
-                    lambda: (p for k, p in self.claimed.items() if self.target.get(k) is not None),
-                    history.old, any_old_pods=bool(self.with_old))
+        finish_plan(plan, ds, managed, lambda: self.tally.step(ds, counters["desiredNumberScheduled"]),
+                    counters, burst_replicas,
+                    lambda: (p for k, p in self.claimed.items() if self.target.get(k) is not None), history.old)
         return plan
 
     # -------------------------------------------------------------- claiming
@@ -209,7 +218,7 @@ class DaemonSetView:
         for node in world.nodes():
             self.eligibility[(node.get("metadata") or {}).get("name") or ""] = self._elig.evaluate(node)
         self.acting, self.counts, self.totals = {}, {}, [0] * 6
-        self.with_old, self.clock_bound = set(), set()
+        self.rolls, self.tally, self.clock_bound = {}, RollTally(), set()
         self._refresh(ctx, list(self.eligibility) + [n for n in self.node_pods if n not in self.eligibility],
                       now, backoff)
 
@@ -225,7 +234,7 @@ class DaemonSetView:
             self._touched.add(name)
 
     def _refresh(self, ctx: DsContext, names: Iterable[str], now: float, backoff: BackoffState) -> None:
-        """Decide again for ``names``: manage's decision, status counts, older-revision pods."""
+        """Decide again for ``names``: manage's decision, status counts, rolling-update part."""
         totals = self.totals
         for name in names:
             elig = self.eligibility.get(name)
@@ -235,7 +244,7 @@ class DaemonSetView:
                 self.acting.pop(name, None)
             else:
                 self.acting[name] = decision
-            counts, waiting = node_status(ctx, elig, pods, now)
+            counts = node_status(ctx, elig, pods, now)
             before = self.counts.get(name, NO_COUNTS)
             if counts is not before:
                 for i in range(6):
@@ -244,15 +253,26 @@ class DaemonSetView:
                     self.counts.pop(name, None)
                 else:
                     self.counts[name] = counts
-            if decision.volatile or waiting:
+            roll = None
+            if pods is not None or (elig is not None and elig[0]):
+                roll = roll_node(pods or (), elig, ctx.hash, ctx.generation, ctx.min_ready, now)
+            before_roll = self.rolls.get(name)
+            if roll != before_roll:
+                if before_roll is not None:
+                    self.tally.remove(name, before_roll)
+                    del self.rolls[name]
+                if roll is not None:
+                    self.tally.add(name, roll)
+                    self.rolls[name] = roll
+            if decision.volatile or (ctx.min_ready and _waiting(pods, ctx.min_ready, now)):
                 self.clock_bound.add(name)
             else:
                 self.clock_bound.discard(name)
-            if pods is not None and any(not is_deleting(p) and not is_pod_updated(p, ctx.hash, ctx.generation)
-                                        for p in pods):
-                self.with_old.add(name)
-            else:
-                self.with_old.discard(name)
+
+
+def _waiting(pods: Sequence[Obj] | None, min_ready: int, now: float) -> bool:
+    """A pod is Ready but not yet available: its node's facts change with time alone."""
+    return any(is_pod_ready(p) and not is_pod_available(p, min_ready, now) for p in pods or ())
 
 
 def comparable(plan: Plan, burst_replicas: int = BURST_REPLICAS) -> dict[str, Any]:
