@@ -38,7 +38,9 @@ def test_one_pod_per_schedulable_node(seed):
     for p in items:
         cs = p["status"]["containerStatuses"][0]
         assert "running" in cs["state"] and cs["image"] == "docker.io/fluent/fluentd:latest", cs
-    # kube-system, the usual home of DaemonSets, lists it next to nothing else of ours.
+    # kube-system, the usual home of DaemonSets, lists it next to nothing else of ours
+    # (once the controller has counted the pods it saw start).
+    wait_rolled_out(seed.cluster, NAME, NS)
     rows = {r["NAME"]: r for r in table(seed.kubectl("get", "daemonsets", "-n", NS).stdout)}
     assert rows[NAME]["DESIRED"] == "2" and rows[NAME]["READY"] == "2"
     assert CONTROL_PLANE not in {p["spec"]["nodeName"] for p in items}
