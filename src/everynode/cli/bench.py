@@ -205,6 +205,10 @@ class Observer:
     ready_at: dict[str, float] = field(default_factory=dict)  # pod key -> first Ready time
     by_node: dict[str, set[str]] = field(default_factory=dict)  # node -> pod keys
     listeners: list = field(default_factory=list)
+    # Kept as pods change, so that sampling availability costs nothing per event:
+    counted: dict[str, tuple[str, str]] = field(default_factory=dict)  # pod key -> (app, node) it makes available
+    available: dict[tuple[str, str], int] = field(default_factory=dict)  # (app, node) -> available pods
+    available_nodes: dict[str, int] = field(default_factory=dict)  # app -> nodes with an available pod
 
     def start(self) -> None:
         rev = self.store.revision
@@ -241,6 +245,7 @@ class Observer:
                     gone = self.pods.pop(ev.key, None)
                     if gone is not None:
                         self.by_node.get((gone.get("spec") or {}).get("nodeName") or "", set()).discard(ev.key)
+                    self._count(ev.key, None)
                 else:
                     self._pod(ev.key, ev.entry.value, now)
             for fn in self.listeners:
@@ -251,24 +256,29 @@ class Observer:
         node = (pod.get("spec") or {}).get("nodeName")
         if node:
             self.by_node.setdefault(node, set()).add(key)
-        if key not in self.ready_at and pod_ready(pod):
+        ready = pod_ready(pod)
+        if key not in self.ready_at and ready:
             self.ready_at[key] = now if now is not None else time.monotonic()
+        meta = pod["metadata"]
+        app = (meta.get("labels") or {}).get("app")
+        self._count(key, (app, node) if app and node and ready and not meta.get("deletionTimestamp") else None)
 
-    def unavailable(self, app: str, nodes: int, revision_hash: str | None = None) -> tuple[int, int]:
-        """(nodes without an available, non-terminating pod of ``app``, nodes with the new revision ready)."""
-        avail: set[str] = set()
-        updated: set[str] = set()
-        for pod in self.pods.values():
-            meta = pod["metadata"]
-            if (meta.get("labels") or {}).get("app") != app or meta.get("deletionTimestamp"):
-                continue
-            if not pod_ready(pod):
-                continue
-            node = (pod.get("spec") or {}).get("nodeName")
-            avail.add(node)
-            if revision_hash and (meta.get("labels") or {}).get("controller-revision-hash") == revision_hash:
-                updated.add(node)
-        return nodes - len(avail), len(updated)
+    def _count(self, key: str, app_node: tuple[str, str] | None) -> None:
+        before = self.counted.pop(key, None)
+        if before is not None:
+            left = self.available[before] = self.available[before] - 1
+            if left == 0:
+                del self.available[before]
+                self.available_nodes[before[0]] -= 1
+        if app_node is not None:
+            self.counted[key] = app_node
+            self.available[app_node] = self.available.get(app_node, 0) + 1
+            if self.available[app_node] == 1:
+                self.available_nodes[app_node[0]] = self.available_nodes.get(app_node[0], 0) + 1
+
+    def unavailable(self, app: str, nodes: int) -> int:
+        """Nodes without an available (Ready, not terminating) pod of ``app``."""
+        return nodes - self.available_nodes.get(app, 0)
 
 
 def _pod_key(pod: dict) -> str:
@@ -528,20 +538,22 @@ async def bench_rollout(n: int, startup: float, surge: bool, timeout: float) -> 
 
         def sample(now: float) -> None:
             nonlocal max_unavail
-            u, _ = obs.unavailable(name, n)
+            u = obs.unavailable(name, n)
             max_unavail = max(max_unavail, u)
             if not curve or now - start - curve[-1][0] > 0.05 or u != curve[-1][1]:
                 curve.append((round(now - start, 3), u, 0))
 
         obs.listeners.append(sample)
-        ok = await bc.wait_ds(name, rolled_out(n), timeout, 0.02)
+        with _Profile() as prof:
+            ok = await bc.wait_ds(name, rolled_out(n), timeout, 0.02)
         elapsed = time.monotonic() - start
         obs.listeners.remove(sample)
     finally:
         await bc.stop()
     return {"nodes": n, "startup_s": startup, "maxUnavailable": mu, "maxSurge": ms, "complete": ok,
             "seconds": round(elapsed, 3), "max_unavailable_observed": max_unavail, "bound": bound,
-            "bound_respected": max_unavail <= bound, "curve": curve[:: max(1, len(curve) // 500)]}
+            "bound_respected": max_unavail <= bound, **prof.gc.report(),
+            "curve": curve[:: max(1, len(curve) // 500)]}
 
 
 async def bench_steady(n: int, seconds: float, timeout: float) -> dict:
