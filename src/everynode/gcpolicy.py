@@ -11,8 +11,8 @@ Policy: young collections are rarer (``THRESHOLDS``), and every object that
 survives a full collection is moved to the
 permanent generation (``gc.freeze``), so later full collections only walk
 what was allocated since. Cyclic garbage among frozen objects would never be
-collected, so at most every ``sweep_every`` seconds the permanent generation
-is released again and the next full collection walks everything once.
+collected, so the permanent generation is released again now and then (see
+``install``) and the next full collection walks everything once.
 """
 
 from __future__ import annotations
@@ -26,27 +26,37 @@ _installed: list = []
 # dicts and lists are freed by refcounting before they are ever walked, and the long-lived
 # JSON that survives is walked far fewer times. Creating 5,000 daemon pods spent 5.7 s in the
 # collector with the defaults (3,164 young, 288 middle, 26 full collections) and 0.9 s with
-# these (14 young collections of about 60 ms each). Python's defaults are restored on uninstall.
+# these (14 young collections of about 60 ms each). The older generations' thresholds are
+# higher than the defaults too (lower ones, 5 and 5, made shorter stalls but more work in
+# total at 10,000 nodes: 6.2 s against 3.9 s). Python's defaults are restored on uninstall.
 THRESHOLDS = (50_000, 20, 10)
 _DEFAULTS = gc.get_threshold()
 
 
-def install(sweep_every: float = 600.0) -> None:
-    """Idempotent; affects the whole process."""
+def install(sweep_every: float = 600.0, growth: float = 1.25) -> None:
+    """Idempotent; affects the whole process. A sweep is due at most every ``sweep_every``
+    seconds, and only once the permanent generation has grown by ``growth`` since the last
+    one: a sweep walks the whole heap (about 6 s at 10,000 nodes and 50,000 pods), so a
+    cluster that does not grow is not stalled every few minutes for garbage it does not make."""
     if _installed:
         return
     gc.set_threshold(*THRESHOLDS)
-    last_sweep = [time.monotonic()]
+    state = {"last_sweep": time.monotonic(), "baseline": -1, "sweeping": False}
 
     def on_gc(phase: str, info: dict) -> None:
         if phase != "stop" or info.get("generation") != 2:
             return
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        if state["sweeping"] or state["baseline"] < 0:  # this collection walked everything
+            state["sweeping"] = False
+            state["baseline"] = frozen
+            return
         now = time.monotonic()
-        if now - last_sweep[0] >= sweep_every:
-            last_sweep[0] = now
+        if now - state["last_sweep"] >= sweep_every and frozen >= state["baseline"] * growth:
+            state["last_sweep"] = now
+            state["sweeping"] = True
             gc.unfreeze()  # the next full collection walks everything once
-        else:
-            gc.freeze()
 
     gc.callbacks.append(on_gc)
     _installed.append(on_gc)

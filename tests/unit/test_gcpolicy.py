@@ -43,11 +43,25 @@ def test_sweep_releases_the_permanent_generation_and_collects_frozen_cycles(poli
     policy.uninstall()
     gc.freeze()
     assert ref() is not None and gc.get_freeze_count() > 0
-    policy.install(sweep_every=0)  # every full collection is due for a sweep
-    gc.collect()  # unfreezes instead of freezing
+    policy.install(sweep_every=0, growth=0)  # every full collection is due for a sweep
+    gc.collect()  # the first one sets the baseline
+    gc.collect()  # unfreezes after freezing
     assert gc.get_freeze_count() == 0
     gc.collect()
     assert ref() is None
+
+
+def test_no_sweep_until_the_permanent_generation_grows(policy):
+    policy.install(sweep_every=0, growth=1.25)
+    gc.collect()
+    baseline = gc.get_freeze_count()
+    gc.collect()
+    assert gc.get_freeze_count() >= baseline  # no growth: stays frozen
+    keep = [{"x": [i]} for i in range(baseline)]  # the heap grows by well over a quarter
+    gc.collect()
+    assert gc.get_freeze_count() == 0  # due: released for the next full collection
+    gc.collect()
+    assert gc.get_freeze_count() >= baseline + len(keep)
 
 
 def test_uninstall_restores_the_default(policy):
