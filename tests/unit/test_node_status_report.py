@@ -25,3 +25,12 @@ def test_digest_ignores_only_timestamps(other, same):
 def test_report_period_is_upstreams():
     # kubelet: nodeStatusUpdateFrequency 10s, nodeStatusReportFrequency 5m.
     assert (STATUS_CHECK, STATUS_REPORT) == (10.0, 300.0)
+
+
+def test_loops_wait_up_to_four_percent_longer_as_jitter_until_does():
+    from everynode.node.agent import JITTER, jittered
+
+    waits = [jittered(10.0) for _ in range(2000)]
+    assert JITTER == 0.04
+    assert all(10.0 <= w <= 10.4 for w in waits)
+    assert max(waits) - min(waits) > 0.3  # spread, not a constant

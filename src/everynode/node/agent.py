@@ -23,6 +23,7 @@ import hashlib
 import logging
 import os
 import platform
+import random
 import shutil
 import socket
 import tempfile
@@ -55,6 +56,15 @@ LEASE_RENEW = 10.0
 # it changed, or unchanged once per nodeStatusReportFrequency (the Lease is the heartbeat).
 STATUS_CHECK = 10.0
 STATUS_REPORT = 300.0
+# The kubelet runs both loops with wait.JitterUntil(period, 0.04): each wait is up to 4% longer.
+# Agents started together (``everynode up``, a benchmark registering thousands of nodes) also
+# start their periods at a random phase, as a fleet of hosts booted at different times would:
+# otherwise 10,000 agents renew their leases within the same second, every 10 s.
+JITTER = 0.04
+
+
+def jittered(period: float) -> float:
+    return period * (1 + random.random() * JITTER)
 
 
 def host_capacity() -> dict[str, str]:
@@ -262,6 +272,7 @@ class NodeAgent:
 
     async def _lease_loop(self) -> None:
         last_renewal = time.monotonic()
+        first = True
         while True:
             try:
                 await self.renew_lease()
@@ -272,12 +283,15 @@ class NodeAgent:
             except Exception as exc:  # the API may be restarting; keep trying
                 self._heartbeat_gap = True
                 log.warning("node %s: lease renewal failed: %s", self.config.name, exc)
-            await asyncio.sleep(LEASE_RENEW)
+            await asyncio.sleep(random.random() * LEASE_RENEW if first else jittered(LEASE_RENEW))
+            first = False
 
     async def _status_loop(self) -> None:
-        reported, reported_at = _status_digest(self._status()), time.monotonic()
+        # Registration posted the status; the unchanged status is due again within a report period.
+        reported, reported_at = _status_digest(self._status()), time.monotonic() - random.random() * STATUS_REPORT
+        await asyncio.sleep(random.random() * STATUS_CHECK)
         while True:
-            await asyncio.sleep(STATUS_CHECK)
+            await asyncio.sleep(jittered(STATUS_CHECK))
             digest = _status_digest(self._status())
             # Post when the status changed, when the report period is over, or after a gap in the
             # heartbeats: the node lifecycle controller may have set the conditions to Unknown,
