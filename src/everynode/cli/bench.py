@@ -490,31 +490,37 @@ async def bench_join(n: int, joins: int, startup: float, timeout: float) -> dict
     await bc.start()
     names = [f"join-{i}" for i in range(5)]
     lat: list[float] = []
+    gc_in_join: list[float] = []  # collector time during each join: tells a GC pause from slow work
     incomplete = 0
     try:
         await bc.add_workers(n)
         await bc.run_daemonsets(names, n, timeout, 0.05)
         obs = bc.observer
-        for _ in range(joins):
-            t0 = time.monotonic()
-            [node] = await bc.add_workers(1)
-            end = time.monotonic() + min(timeout, 60.0)  # a join slower than a minute counts as timed out
-            while True:
-                mine = list(obs.by_node.get(node, ()))
-                if len(mine) >= 5 and all(k in obs.ready_at for k in mine):
-                    break
-                if time.monotonic() >= end:
-                    incomplete += 1
-                    break
-                await asyncio.sleep(0.005)
-            created = obs.node_added.get(node, t0)
-            lat.append(max((obs.ready_at.get(k, time.monotonic()) for k in mine), default=time.monotonic())
-                       - created)
+        with _Profile() as prof:
+            for _ in range(joins):
+                t0 = time.monotonic()
+                gc0 = sum(prof.gc.seconds)
+                [node] = await bc.add_workers(1)
+                end = time.monotonic() + min(timeout, 60.0)  # a join slower than a minute counts as timed out
+                while True:
+                    mine = list(obs.by_node.get(node, ()))
+                    if len(mine) >= 5 and all(k in obs.ready_at for k in mine):
+                        break
+                    if time.monotonic() >= end:
+                        incomplete += 1
+                        break
+                    await asyncio.sleep(0.005)
+                created = obs.node_added.get(node, t0)
+                lat.append(max((obs.ready_at.get(k, time.monotonic()) for k in mine), default=time.monotonic())
+                           - created)
+                gc_in_join.append(sum(prof.gc.seconds) - gc0)
     finally:
         await bc.stop()
+    slowest = sorted(range(len(lat)), key=lambda i: lat[i])[-3:]
     return {"nodes": n, "daemonsets": 5, "joins": joins, "startup_s": startup, "incomplete": incomplete,
             "p50_ms": round(pct(lat, 50) * 1000, 1), "p99_ms": round(pct(lat, 99) * 1000, 1),
-            "max_ms": round(max(lat) * 1000, 1) if lat else None,
+            "max_ms": round(max(lat) * 1000, 1) if lat else None, **prof.gc.report(),
+            "slowest_ms_and_gc_ms": [(round(lat[i] * 1000, 1), round(gc_in_join[i] * 1000, 1)) for i in slowest],
             "latencies_ms": [round(x * 1000, 1) for x in lat]}
 
 
@@ -696,9 +702,9 @@ async def _run(args: argparse.Namespace) -> int:
             results.append(r)
             ok &= r["incomplete"] == 0
         print_table("join: Node created -> its 5 daemon pods Ready (goal: " + GOALS["join"] + ")",
-                    ["nodes", "joins", "timed out", "p50 ms", "p99 ms", "max ms"],
-                    [[r["nodes"], r["joins"], r["incomplete"], r["p50_ms"], r["p99_ms"], r["max_ms"]]
-                     for r in results])
+                    ["nodes", "joins", "timed out", "p50 ms", "p99 ms", "max ms", "slowest 3 (ms, of it GC ms)"],
+                    [[r["nodes"], r["joins"], r["incomplete"], r["p50_ms"], r["p99_ms"], r["max_ms"],
+                      " ".join(f"{t:g}/{g:g}" for t, g in r["slowest_ms_and_gc_ms"])] for r in results])
         if not args.no_plot:
             plot(out, "join", [(f"{r['nodes']} nodes", sorted(r["latencies_ms"]),
                                 [i / len(r["latencies_ms"]) for i in range(len(r["latencies_ms"]))])
