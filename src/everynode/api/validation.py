@@ -301,27 +301,21 @@ def validate_object_meta(meta: dict, namespaced: bool, path: str = "metadata",
     return errs
 
 
+_META_LISTS = (("labels", validate_labels), ("annotations", validate_annotations),
+               ("ownerReferences", validate_owner_references), ("finalizers", validate_finalizers),
+               ("managedFields", validate_managed_fields))
+
+
 def validate_meta_lists(meta: dict, path: str = "metadata") -> list[FieldError]:
     """The checks of labels, annotations, owner references, finalizers and managed fields, in
     that order: the end of both the create-time and the update-time metadata checks (an update
     runs both, as upstream, so their errors are reported twice). Absent or empty fields have
     nothing to check (each validator treats them as empty)."""
     errs: list[FieldError] = []
-    v = meta.get("labels")
-    if v:
-        errs.extend(validate_labels(v, f"{path}.labels"))
-    v = meta.get("annotations")
-    if v:
-        errs.extend(validate_annotations(v, f"{path}.annotations"))
-    v = meta.get("ownerReferences")
-    if v:
-        errs.extend(validate_owner_references(v, f"{path}.ownerReferences"))
-    v = meta.get("finalizers")
-    if v:
-        errs.extend(validate_finalizers(v, f"{path}.finalizers"))
-    v = meta.get("managedFields")
-    if v:
-        errs.extend(validate_managed_fields(v, f"{path}.managedFields"))
+    for field, check in _META_LISTS:
+        v = meta.get(field)
+        if v:
+            errs.extend(check(v, f"{path}.{field}"))
     return errs
 
 
