@@ -63,3 +63,37 @@ def test_startup_grace_extends_the_grace_period(ctl):
     assert not ctl._went_silent(node("a", created=NOW - 100, beat=NOW - 60), NOW)
     ctl.started = NOW - 200
     assert ctl._went_silent(node("a", created=NOW - 100, beat=NOW - 60), NOW)
+
+
+def test_kept_heartbeats_find_the_same_silent_nodes_as_a_full_pass(ctl):
+    """Nodes and leases come and go through the informers' handlers; after each change the
+    monitor's kept heartbeats name exactly the nodes a pass over every node would."""
+    import random
+
+    rng = random.Random(5)
+    rv = iter(range(1, 10**6))
+
+    def put(inf, obj):
+        old = inf._store(obj)
+        inf._dispatch("update" if old is not None else "add", obj, old)
+
+    def drop(inf, key):
+        obj = inf.objects.get(key)
+        if obj is not None:
+            inf._remove(obj)
+            inf._dispatch("delete", obj)
+
+    for _ in range(400):
+        name = f"n{rng.randrange(12)}"
+        r = rng.random()
+        if r < 0.35:
+            put(ctl.nodes, node(name, rv=str(next(rv)), created=NOW - rng.choice([10, 100]),
+                                ready=rng.choice(["True", "Unknown"]), beat=rng.choice([None, NOW - 90, NOW - 5])))
+        elif r < 0.7:
+            put(ctl.leases, lease(name, NOW - rng.choice([1, 30, 60]), rv=str(next(rv))))
+        elif r < 0.85:
+            drop(ctl.leases, f"kube-node-lease/{name}")
+        else:
+            drop(ctl.nodes, name)
+        full = sorted(n for n, obj in ctl.nodes.objects.items() if ctl._went_silent(obj, NOW))
+        assert sorted(ctl.silent_nodes(NOW)) == full

@@ -122,6 +122,14 @@ class NodeLifecycleController(Controller):
         self.started = time.time()
         self._node_beats: dict[str, tuple[str | None, float]] = {}
         self._lease_beats: dict[str, tuple[str | None, float]] = {}
+        # Each node's last heartbeat, kept current by the node and lease handlers, so that the
+        # monitor's pass over all nodes is a comparison per node (6 us per node with the lookups
+        # and parsing in the pass: a 60 ms stall every 5 s at 10,000 nodes).
+        self._beats: dict[str, float] = {}
+        for handlers in (self.nodes.on_add, self.leases.on_add, self.leases.on_delete):
+            handlers.append(lambda obj: self._refresh_beat(obj["metadata"]["name"]))
+        for handlers in (self.nodes.on_update, self.leases.on_update):
+            handlers.append(lambda old, new: self._refresh_beat(new["metadata"]["name"]))
         self.nodes.on_delete.append(self._forget)
         self.nodes.on_add.append(self._node_added)
         self.nodes.on_update.append(lambda o, n: self.queue.add(("node", n["metadata"]["name"])))
@@ -149,10 +157,26 @@ class NodeLifecycleController(Controller):
             await asyncio.sleep(self.monitor_period)
             # Every node is looked at, but only a node that went silent gets a sync: at 10,000
             # nodes a sync per node per period would be 2,000 syncs/s for nothing.
-            now = time.time()
-            for name, node in list(self.nodes.objects.items()):
-                if self._went_silent(node, now):
-                    self.queue.add(("health", name))
+            for name in self.silent_nodes(time.time()):
+                self.queue.add(("health", name))
+
+    def silent_nodes(self, now: float) -> list[str]:
+        """The nodes that ``_went_silent``, from the kept heartbeats."""
+        deadline = now - self._grace(now)
+        out = []
+        for name, beat in self._beats.items():
+            if beat < deadline:
+                node = self.nodes.get(name)
+                if node is not None and ready_status(node) != "Unknown":
+                    out.append(name)
+        return out
+
+    def _refresh_beat(self, name: str) -> None:
+        node = self.nodes.get(name)
+        if node is None:
+            self._beats.pop(name, None)
+        else:
+            self._beats[name] = self.last_heartbeat(node)
 
     def _grace(self, now: float) -> float:
         grace = self.grace_period
@@ -190,6 +214,7 @@ class NodeLifecycleController(Controller):
         name = obj["metadata"]["name"]
         self._node_beats.pop(name, None)
         self._lease_beats.pop(name, None)
+        self._beats.pop(name, None)
 
     async def sync(self, item) -> None:
         what, name = item
