@@ -101,6 +101,11 @@ def eviction_delay(pod: dict, taints: list[dict], now: float) -> float | None:
     return delay
 
 
+def _silent(last_heartbeat: float, node: dict | None, deadline: float) -> bool:
+    """No heartbeat since ``deadline`` and not already marked Unknown."""
+    return node is not None and last_heartbeat < deadline and ready_status(node) != "Unknown"
+
+
 class NodeLifecycleController(Controller):
     name = "node-lifecycle-controller"
 
@@ -163,13 +168,8 @@ class NodeLifecycleController(Controller):
     def silent_nodes(self, now: float) -> list[str]:
         """The nodes that ``_went_silent``, from the kept heartbeats."""
         deadline = now - self._grace(now)
-        out = []
-        for name, beat in self._beats.items():
-            if beat < deadline:
-                node = self.nodes.get(name)
-                if node is not None and ready_status(node) != "Unknown":
-                    out.append(name)
-        return out
+        return [name for name, beat in self._beats.items()
+                if beat < deadline and _silent(beat, self.nodes.get(name), deadline)]
 
     def _refresh_beat(self, name: str) -> None:
         node = self.nodes.get(name)
@@ -185,7 +185,8 @@ class NodeLifecycleController(Controller):
         return grace
 
     def _went_silent(self, node: dict, now: float) -> bool:
-        return now - self.last_heartbeat(node) > self._grace(now) and ready_status(node) != "Unknown"
+        """The rule, for one node (the monitor applies it to the kept heartbeats)."""
+        return _silent(self.last_heartbeat(node), node, now - self._grace(now))
 
     def last_heartbeat(self, node: dict) -> float:
         """The latest of creation, Lease renewal and Ready heartbeat; the times are parsed once

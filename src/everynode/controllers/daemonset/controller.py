@@ -72,7 +72,6 @@ class DaemonSetController(Controller):
         self.pods = informers.informer("pods")
         self.nodes = informers.informer("nodes")
         self.revisions = informers.informer("controllerrevisions")
-        self.pods.add_index("namespace", lambda o: [o["metadata"].get("namespace", "")])
         self.pods.add_index("owner", _owner_index)
         self.revisions.add_index("namespace", lambda o: [o["metadata"].get("namespace", "")])
         self.dss.add_index("uid", lambda o: [o["metadata"]["uid"]])
@@ -268,7 +267,8 @@ class DaemonSetController(Controller):
             view = self.views[key] = DaemonSetView()
         plan = view.plan(ds, self.world, revisions, now, self.failed_backoff, expectations_satisfied=satisfied)
         if self.verify_views:
-            full = plan_sync(ds, self.nodes.list(), self.pods.by_index("namespace", ns), revisions, now,
+            in_ns = [p for p in self.pods.objects.values() if p["metadata"].get("namespace", "") == ns]
+            full = plan_sync(ds, self.nodes.list(), in_ns, revisions, now,
                              self.failed_backoff, expectations_satisfied=satisfied)
             if comparable(plan) != comparable(full):
                 VIEW_MISMATCHES.append(f"{key}: view {comparable(plan)} != full {comparable(full)}")

@@ -394,7 +394,9 @@ def manage_node(ctx: DsContext, name: str, eligibility: tuple[bool, bool] | None
 
 
 @dataclass
-class _Manage:
+class ManageSum:
+    """manage's decisions for many nodes, summed in node order (the backoff state threaded through)."""
+
     creates: list[str] = field(default_factory=list)
     deletes: list[PodDelete] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -415,8 +417,8 @@ class _Manage:
 def _manage(ctx: DsContext, names: Sequence[str],
             node_pods: Mapping[str, list[Mapping[str, Any]]],
             eligibility: Mapping[str, tuple[bool, bool]], now: float,
-            backoff: BackoffState) -> _Manage:
-    out = _Manage(backoff=backoff)
+            backoff: BackoffState) -> ManageSum:
+    out = ManageSum(backoff=backoff)
     for name in names:
         out.add(name, manage_node(ctx, name, eligibility[name], node_pods.get(name), now, out.backoff))
     for target, pods in node_pods.items():
@@ -475,7 +477,7 @@ def compute_status(ds: Mapping[str, Any], names: Sequence[str],
     return status_counters(totals)
 
 
-def _status_plan(plan: Plan, ds: Mapping[str, Any], counters: dict[str, int], observe: bool) -> None:
+def plan_status(plan: Plan, ds: Mapping[str, Any], counters: dict[str, int], observe: bool) -> None:
     old = dict(ds.get("status") or {})
     generation = _meta(ds).get("generation") or 0
     observed = old.get("observedGeneration") or 0
@@ -523,7 +525,7 @@ def plan_sync(ds: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]],
 
     if not expectations_satisfied:
         counters = compute_status(ds, names, node_pods, eligibility, plan.hash, now)
-        _status_plan(plan, ds, counters, observe=False)
+        plan_status(plan, ds, counters, observe=False)
         return plan
 
     managed = _manage(ctx, names, node_pods, eligibility, now, plan.failed_backoff)
@@ -561,7 +563,7 @@ def plan_history_into(plan: Plan, ds: Mapping[str, Any], history: HistoryPlan) -
     plan.relabel_pods = history.relabel_pods
 
 
-def finish_plan(plan: Plan, ds: Mapping[str, Any], managed: _Manage,
+def finish_plan(plan: Plan, ds: Mapping[str, Any], managed: ManageSum,
                 rolling_step: Callable[[], RollingResult], counters: dict[str, int],
                 burst_replicas: int, targeted_pods: Callable[[], Iterable[Mapping[str, Any]]],
                 old_revisions: Sequence[Mapping[str, Any]]) -> None:
@@ -586,11 +588,11 @@ def finish_plan(plan: Plan, ds: Mapping[str, Any], managed: _Manage,
     plan.deletes = deletes[:burst_replicas]
 
     if not plan.errors:
-        plan.history_cleanup = history_to_delete(ds, old_revisions, _Lazy(targeted_pods))
-    _status_plan(plan, ds, counters, observe=True)
+        plan.history_cleanup = history_to_delete(ds, old_revisions, LazyIterable(targeted_pods))
+    plan_status(plan, ds, counters, observe=True)
 
 
-class _Lazy:
+class LazyIterable:
     """An iterable made only when iterated (history cleanup rarely needs the pods)."""
 
     def __init__(self, make: Callable[[], Iterable[Any]]):

@@ -37,13 +37,12 @@ from everynode.controllers.daemonset.planner import (
     BackoffState,
     ClaimContext,
     DsContext,
+    LazyIterable,
+    ManageSum,
     NodeManage,
     ObjectRef,
     Plan,
     StatusCounts,
-    _Lazy,
-    _Manage,
-    _status_plan,
     claim,
     claim_one,
     finish_plan,
@@ -51,6 +50,7 @@ from everynode.controllers.daemonset.planner import (
     node_status,
     object_ref,
     plan_history_into,
+    plan_status,
     selector_of,
     status_counters,
 )
@@ -130,7 +130,7 @@ class DaemonSetView:
             self.version = (version_base, None)
         else:
             self._apply_pod_changes(world, cctx)
-        history = plan_history(ds, my_revisions, _Lazy(lambda: list(self.claimed.values())), revision_data(ds))
+        history = plan_history(ds, my_revisions, LazyIterable(lambda: list(self.claimed.values())), revision_data(ds))
         plan_history_into(plan, ds, history)
         plan.adopt_pods = list(self.adopt.values())
         plan.release_pods = list(self.release.values())
@@ -146,9 +146,9 @@ class DaemonSetView:
 
         counters = status_counters(self.totals)
         if not expectations_satisfied:
-            _status_plan(plan, ds, counters, observe=False)
+            plan_status(plan, ds, counters, observe=False)
             return plan
-        managed = _Manage(backoff=plan.failed_backoff)
+        managed = ManageSum(backoff=plan.failed_backoff)
         for name, decision in list(self.acting.items()):
             if decision.volatile:  # decided again with the backoff as this sync leaves it
                 decision = manage_node(ctx, name, self.eligibility.get(name), self.node_pods.get(name),
