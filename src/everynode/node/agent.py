@@ -38,7 +38,6 @@ from everynode.aiotools import cancel_and_wait
 from everynode.api.errors import ApiError
 from everynode.apiserver.objects import now_micro, now_rfc3339
 from everynode.client.rest import Client
-from everynode.jsondata import json_bytes_kept
 from everynode.node.events import PodEvents
 from everynode.node.images import Catalog
 from everynode.node.logaccess import LogError, choose_container, select_instance
@@ -52,8 +51,9 @@ log = logging.getLogger("everynode.node")
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 LEASE_DURATION = 40
 LEASE_RENEW = 10.0
-# As the kubelet: the node status is computed every nodeStatusUpdateFrequency and posted when
-# it changed, or unchanged once per nodeStatusReportFrequency (the Lease is the heartbeat).
+# As the kubelet: the node status is posted when it changed (the kubelet looks every
+# nodeStatusUpdateFrequency, 10 s), or unchanged once per nodeStatusReportFrequency (the Lease
+# is the heartbeat). STATUS_CHECK is also the wait before retrying a failed post.
 STATUS_CHECK = 10.0
 STATUS_REPORT = 300.0
 # The kubelet runs both loops with wait.JitterUntil(period, 0.04): each wait is up to 4% longer.
@@ -145,7 +145,10 @@ class NodeAgent:
             self.ca_pem = Path(client.config.ca_file).read_bytes()
         self.pods_running = False
         self._latest_lease: dict | None = None
-        self._heartbeat_gap = False
+        # Set when the status must be posted before its report period is over: after a gap in
+        # the heartbeats (the node lifecycle controller may have set the conditions to Unknown,
+        # and only a status post sets them back), or when a part of the status changes.
+        self._status_wanted = asyncio.Event()
 
     # -------------------------------------------------------------- the Node
 
@@ -278,32 +281,33 @@ class NodeAgent:
                 await self.renew_lease()
                 now = time.monotonic()
                 if now - last_renewal > LEASE_DURATION / 2:
-                    self._heartbeat_gap = True  # the node lifecycle controller may have given up on us
+                    self._status_wanted.set()  # the node lifecycle controller may have given up on us
                 last_renewal = now
             except Exception as exc:  # the API may be restarting; keep trying
-                self._heartbeat_gap = True
+                self._status_wanted.set()
                 log.warning("node %s: lease renewal failed: %s", self.config.name, exc)
             await asyncio.sleep(random.random() * LEASE_RENEW if first else jittered(LEASE_RENEW))
             first = False
 
     async def _status_loop(self) -> None:
-        # Registration posted the status; the unchanged status is due again within a report period.
-        reported, reported_at = _status_digest(self._status()), time.monotonic() - random.random() * STATUS_REPORT
-        await asyncio.sleep(random.random() * STATUS_CHECK)
+        # The status here is a function of the agent's configuration and the clock: registration
+        # posted it, and it does not change afterwards, so instead of the kubelet's look every
+        # 10 s (1,000 wake-ups and digests a second at 10,000 nodes) the loop sleeps until the
+        # report period is over or ``_status_wanted`` is set. A status part that can change must
+        # set it.
+        due = time.monotonic() + random.random() * STATUS_REPORT
         while True:
-            await asyncio.sleep(jittered(STATUS_CHECK))
-            digest = _status_digest(self._status())
-            # Post when the status changed, when the report period is over, or after a gap in the
-            # heartbeats: the node lifecycle controller may have set the conditions to Unknown,
-            # and only a status post sets them back.
-            if digest == reported and time.monotonic() - reported_at < STATUS_REPORT and not self._heartbeat_gap:
-                continue
             try:
-                self._heartbeat_gap = False
+                async with asyncio.timeout(max(0.0, due - time.monotonic())):
+                    await self._status_wanted.wait()
+            except TimeoutError:
+                pass
+            self._status_wanted.clear()
+            try:
                 await self.update_status()
-                reported, reported_at = digest, time.monotonic()
+                due = time.monotonic() + jittered(STATUS_REPORT)
             except Exception as exc:
-                self._heartbeat_gap = True  # try again at the next check
+                due = time.monotonic() + jittered(STATUS_CHECK)  # try again at the next check
                 log.warning("node %s: status update failed: %s", self.config.name, exc)
 
     # ------------------------------------------------------------ lifecycle
@@ -629,13 +633,6 @@ class NodeAgent:
 def _arch() -> str:
     m = platform.machine().lower()
     return {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(m, m)
-
-
-def _status_digest(status: dict) -> bytes:
-    """The node status without its timestamps: what tells whether it changed."""
-    conditions = [{k: v for k, v in c.items() if k not in ("lastHeartbeatTime", "lastTransitionTime")}
-                  for c in status.get("conditions") or []]
-    return json_bytes_kept({**status, "conditions": conditions})
 
 
 @functools.cache
