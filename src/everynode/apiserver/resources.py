@@ -327,7 +327,12 @@ class Resources:
     def _prepare_update(self, kind: Kind, new: Obj, old: Obj, subresource: str | None) -> Obj:
         """Merge server-owned state of ``old`` into ``new`` and run the strategy."""
         if subresource == "status":
-            merged = deep_copy(old)
+            # The stored object with the new status: its other parts (the spec, the owner
+            # references, ...) are shared with ``old``, not copied, as stored values are read-only
+            # (the status hooks replace what they reset, they do not modify it). The metadata and
+            # its labels and annotations are this object's own: hooks set keys in them.
+            merged = dict(old)
+            meta = merged["metadata"] = dict(old["metadata"])
             if "status" in new:
                 merged["status"] = new["status"]
             else:
@@ -335,7 +340,9 @@ class Resources:
             # Status writers may also set labels and annotations (as the kubelet does).
             for f in ("labels", "annotations"):
                 if f in new["metadata"]:
-                    merged["metadata"][f] = new["metadata"][f]
+                    meta[f] = new["metadata"][f]
+                elif isinstance(meta.get(f), dict):
+                    meta[f] = dict(meta[f])
             kind.prepare_status_update(merged, old)
             errs = kind.validate_status_update(merged, old)
             if errs:

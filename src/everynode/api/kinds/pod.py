@@ -4,7 +4,6 @@ pods/binding and pods/eviction rules as pure helpers."""
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -41,6 +40,7 @@ from everynode.api.validation import (
     is_qualified_name,
     validate_object_meta_update,
 )
+from everynode.apiserver.objects import now_rfc3339
 from everynode.jsondata import json_copy
 
 Obj = dict[str, Any]
@@ -66,7 +66,7 @@ def _l(value: Any) -> list:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now_rfc3339()  # the current second, formatted once per second
 
 
 # --- QoS -------------------------------------------------------------------------
@@ -209,14 +209,15 @@ def prepare_update(new: Obj, old: Obj) -> None:
 
 
 def prepare_status_update(new: Obj, old: Obj) -> None:
-    """/status keeps spec, deletionTimestamp and owner references; preserves qosClass and
-    observedGeneration values a client left out."""
-    new["spec"] = json_copy(old.get("spec"))
+    """/status keeps spec, deletionTimestamp and owner references (``old``'s own values, shared:
+    neither object is modified afterwards); preserves qosClass and observedGeneration values a
+    client left out."""
+    new["spec"] = old.get("spec")
     meta = new.setdefault("metadata", {})
     old_meta = _d(old.get("metadata"))
     for key in ("deletionTimestamp", "ownerReferences"):
         if key in old_meta:
-            meta[key] = json_copy(old_meta[key])
+            meta[key] = old_meta[key]
         else:
             meta.pop(key, None)
     status = new.setdefault("status", {})
@@ -482,6 +483,31 @@ def _binding_conflict(name: str, why: str) -> ApiError:
     return conflict("pods/binding", "", name, why)
 
 
+def _binding_copy(pod: Obj) -> Obj | None:
+    """A copy of ``pod`` for ``bind_pod`` to modify: what binding changes is the copy's own (the
+    top level, metadata with its labels and annotations, spec, status with its conditions list),
+    the rest is shared with ``pod`` (stored values are read-only; a full copy of the pod was
+    most of a binding's cost). None when a part binding changes is not of the expected JSON
+    type: the caller then copies everything (and fails as it always did)."""
+    meta, spec, status = pod.get("metadata"), pod.get("spec"), pod.get("status", {})
+    if type(meta) is not dict or type(spec) is not dict or type(status) is not dict:
+        return None
+    out = dict(pod)
+    out_meta = out["metadata"] = dict(meta)
+    for key in ("annotations", "labels"):
+        if key in meta:
+            if type(meta[key]) is not dict:
+                return None
+            out_meta[key] = dict(meta[key])
+    out["spec"] = dict(spec)
+    out_status = out["status"] = dict(status)
+    if "conditions" in status:
+        if type(status["conditions"]) is not list:
+            return None
+        out_status["conditions"] = list(status["conditions"])
+    return out
+
+
 def bind_pod(pod: Obj, binding: Obj, now: str | None = None) -> Obj:
     """The pod as pods/binding stores it, or ApiError. Written straight to storage: no
     strategy runs and metadata.generation does not change."""
@@ -507,7 +533,9 @@ def bind_pod(pod: Obj, binding: Obj, now: str | None = None) -> Obj:
         raise _binding_conflict(name, f'pod {name} is already assigned to node "{spec["nodeName"]}"')
     if _l(spec.get("schedulingGates")):
         raise _binding_conflict(name, f"pod {name} has non-empty .spec.schedulingGates")
-    out = json_copy(pod)
+    out = _binding_copy(pod)
+    if out is None:
+        out = json_copy(pod)
     out.setdefault("spec", {})["nodeName"] = _d(binding.get("target")).get("name")
     status = out.setdefault("status", {})
     status.pop("nominatedNodeName", None)
