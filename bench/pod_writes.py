@@ -88,10 +88,10 @@ async def captured_event(recorder: Any, *args: Any) -> dict:
     return ev
 
 
-def running_worker(pod: dict, node: str, runtime: SimulatedRuntime) -> PodWorker:
+def running_worker(pod: dict, node: str, address: str, runtime: SimulatedRuntime) -> PodWorker:
     """A pod worker whose containers were started by the simulated runtime and are ready, as
     after ``_sync_containers`` (no probes): what its first status write reports."""
-    agent = types.SimpleNamespace(config=types.SimpleNamespace(address="10.0.0.7", name=node),
+    agent = types.SimpleNamespace(config=types.SimpleNamespace(address=address, name=node),
                                   client=Capture())
     w = PodWorker(agent, pod)  # type: ignore[arg-type]
     w.volumes = {}
@@ -171,8 +171,9 @@ async def run(args: argparse.Namespace) -> dict:
                 await phase(f"ev-{reason.lower()}", [client.create("events", ev, NS, result=False) for ev in evs])
             # 8. the agent's status write (PodWorker._write_status's body)
             statuses = []
-            for p, n in zip(bound, nodes, strict=True):
-                w = running_worker(p, n, runtime)
+            for i, (p, n) in enumerate(zip(bound, nodes, strict=True)):
+                k = counter[0] - args.pods + i  # each node has an address of its own (cluster.node_address)
+                w = running_worker(p, n, f"127.{k >> 16 & 255}.{k >> 8 & 255}.{k & 255 or 1}", runtime)
                 await w._write_status()
                 _, _, body, sub = w.agent.client.take()
                 assert sub == "status"

@@ -269,3 +269,80 @@ def test_status_merge_shares_the_pod_spec():
     merged = Resources(store=None)._prepare_update(STATUS_KINDS["Pod"], body, stored, "status")  # type: ignore[arg-type]
     assert merged["spec"] is stored["spec"]
     assert resmod.deep_copy is deep_copy  # the module still copies elsewhere (updates, deletes)
+
+
+# --- IP checks of status writes (memoised for strings) ---------------------------------------
+
+@pytest.mark.parametrize("value, ok", [
+    ("10.0.0.7", True), ("127.0.3.9", True), ("::1", True), ("2001:db8::ffff", True),
+    ("", False), ("10.0.0", False), ("10.0.0.256", False), (" 10.0.0.7", False), ("010.0.0.7", False),
+    ("not-an-ip", False), (167772167, True), (None, False), (["10.0.0.7"], False), (1.5, False),
+])
+def test_is_valid_ip(value, ok):
+    from everynode.api import podspec
+
+    assert podspec.is_valid_ip(value) is ok
+    assert podspec.is_valid_ip(value) is ok  # a remembered answer is the same
+    assert podspec._parses_as_ip(value) is ok
+
+
+def test_is_valid_ip_memo_matches_the_parse():
+    from everynode.api import podspec
+
+    rng = random.Random(3)
+    alphabet = "0123456789.:abcdef"
+    for _ in range(3000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 16)))
+        if rng.random() < 0.3:
+            value = ".".join(str(rng.randrange(0, 300)) for _ in range(4))
+        assert podspec.is_valid_ip(value) is podspec._parses_as_ip(value), value
+
+
+# --- answers from the stored JSON -------------------------------------------------------------
+
+def test_write_answers_are_the_stored_json(tmp_path):
+    import asyncio
+
+    from everynode.apiserver.objects import key_of
+    from everynode.client.local import LocalRequest
+    from tests.server_harness import started_server
+
+    async def scenario():
+        async with started_server(tmp_path) as srv:
+            kind = srv.by_gv["v1"]["pods"]
+            headers = {"Authorization": "Bearer token", "Content-Type": "application/json"}
+
+            async def call(method, path, body, accept="application/json"):
+                resp = await srv.handle(LocalRequest(method, path, {}, {**headers, "Accept": accept},
+                                                     orjson.dumps(body)))
+                return resp.status, resp.body
+
+            pod = {"metadata": {"name": "web"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+            status, body = await call("POST", "/api/v1/namespaces/default/pods", pod)
+            entry = srv.store.get(key_of(kind, "default", "web"))
+            assert status == 201 and body == entry.raw == orjson.dumps(entry.value)
+            stored = orjson.loads(body)
+            status, body = await call("PUT", "/api/v1/namespaces/default/pods/web/status",
+                                      {**stored, "status": {**stored["status"], "phase": "Running"}})
+            entry = srv.store.get(key_of(kind, "default", "web"))
+            assert status == 200 and body == entry.raw and orjson.loads(body)["status"]["phase"] == "Running"
+            latest = orjson.loads(body)
+            status, body = await call("PUT", "/api/v1/namespaces/default/pods/web/status", latest)
+            assert status == 200 and body == srv.store.get(key_of(kind, "default", "web")).raw  # a no-op
+            # Not stored: a dry run is encoded from the object.
+            resp = await srv.handle(LocalRequest("POST", "/api/v1/namespaces/default/pods", {"dryRun": "All"},
+                                                 {**headers, "Accept": "application/json"},
+                                                 orjson.dumps({**pod, "metadata": {"name": "dry"}})))
+            assert resp.status == 201 and orjson.loads(resp.body)["metadata"]["name"] == "dry"
+            assert srv.store.get(key_of(kind, "default", "dry")) is None
+            # Other renderings are unchanged.
+            status, body = await call("PUT", "/api/v1/namespaces/default/pods/web/status",
+                                      {**latest, "status": {**latest["status"], "phase": "Pending"}},
+                                      accept="application/yaml")
+            assert status == 200 and body.startswith(b"metadata:\n") and b"\nkind: Pod\n" in body
+            # A cluster-scoped kind.
+            status, body = await call("POST", "/api/v1/namespaces", {"metadata": {"name": "team"}})
+            ns_entry = srv.store.get(key_of(srv.by_gv["v1"]["namespaces"], None, "team"))
+            assert status == 201 and body == ns_entry.raw
+
+    asyncio.run(scenario())

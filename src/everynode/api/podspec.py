@@ -1669,11 +1669,21 @@ def _validate_pod_security_context(spec: Obj, path: str) -> list[FieldError]:
 
 
 def is_valid_ip(value: str) -> bool:
+    if type(value) is str:
+        return _valid_ip_string(value)
+    return _parses_as_ip(value)
+
+
+def _parses_as_ip(value: object) -> bool:
     try:
-        ipaddress.ip_address(value)
+        ipaddress.ip_address(value)  # type: ignore[arg-type]
     except ValueError:
         return False
     return True
+
+
+# Every pod status write checks its pod and host IPs: the node's address, over and over.
+_valid_ip_string = lru_cache(maxsize=16384)(_parses_as_ip)
 
 
 IP_MSG = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"

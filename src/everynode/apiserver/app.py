@@ -345,7 +345,16 @@ class ApiServer:
             return resp
         if neg.yaml:
             return _render(obj, neg, status, None)
-        return _json_response(obj, status, headers)
+        return _json_response(self._stored_json(kind, obj) or obj, status, headers)
+
+    def _stored_json(self, kind: Kind, obj: dict) -> bytes | None:
+        """The JSON the store encoded for ``obj`` when ``obj`` is the stored object itself (what a
+        write just stored, or an unchanged object): the answer without encoding it again."""
+        meta = obj.get("metadata")
+        if type(meta) is not dict or type(meta.get("name")) is not str:
+            return None
+        entry = self.store.get(key_of(kind, meta.get("namespace") if kind.namespaced else None, meta["name"]))
+        return entry.raw if entry is not None and entry.holds(obj) else None
 
     async def _delete_options(self, request: web.Request, opts: WriteOptions) -> dict:
         options: dict[str, Any] = {}

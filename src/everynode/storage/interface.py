@@ -73,6 +73,10 @@ class Entry:
         v = self._value
         return orjson.loads(self.raw) if v is None else v
 
+    def holds(self, obj: Obj) -> bool:
+        """Whether ``obj`` is this entry's own decoded value (so ``raw`` is its JSON)."""
+        return self._value is obj
+
     def forget_value(self) -> None:
         """Keep only the bytes from now on."""
         self._value = None
