@@ -1,6 +1,7 @@
 """Daemon pod write path microbenchmark: main-thread CPU of the 8 API writes each daemon pod causes.
 
-Builds an API server on a temporary SQLite store (no cluster, no controllers, no watchers),
+Builds an API server on a temporary SQLite store configured as the cluster's (events kept as
+bytes, shared pod subtrees; no cluster, no controllers, no watchers),
 creates the benchmark DaemonSet (``everynode.cli.bench.daemonset``), then replays, for N pods
 at a time, the writes a daemon pod causes in a cluster, in the cluster's order, through
 ``LocalClient`` as the embedded components send them:
@@ -48,6 +49,7 @@ from everynode.apiserver.app import ApiServer  # noqa: E402
 from everynode.cli.bench import NS, daemonset  # noqa: E402
 from everynode.client.local import LocalClient  # noqa: E402
 from everynode.client.rest import Config  # noqa: E402
+from everynode.cluster import SHARED_SUBTREES  # noqa: E402
 from everynode.controllers.base import EventRecorder  # noqa: E402
 from everynode.controllers.daemonset import compute_hash, new_pod  # noqa: E402
 from everynode.controllers.daemonset.controller import DaemonSetController  # noqa: E402
@@ -108,7 +110,8 @@ def running_worker(pod: dict, node: str, address: str, runtime: SimulatedRuntime
 async def run(args: argparse.Namespace) -> dict:
     gcpolicy.install()  # the collector's policy of a cluster process (young collections every 50,000)
     with tempfile.TemporaryDirectory() as d:
-        store = SqliteStore(Path(d) / "db")
+        # The store as the cluster configures it: events kept as bytes, pods' repeated subtrees shared.
+        store = SqliteStore(Path(d) / "db", bytes_only=("events",), shared=SHARED_SUBTREES)
         await store.start()
         server = ApiServer(store, "t")
         await server.bootstrap()

@@ -22,6 +22,9 @@ def json_bytes_kept(value: Any) -> bytes:
     return bytes(memoryview(orjson.dumps(value)))
 
 
+_CONTAINERS = (dict, list)
+
+
 class SharedSubtrees:
     """One shared instance of JSON subtrees that many objects repeat verbatim: the containers,
     tolerations, labels and owner of all the pods of one DaemonSet. ``share(obj)`` replaces the
@@ -31,20 +34,31 @@ class SharedSubtrees:
 
     def __init__(self, paths: Iterable[tuple[str, ...]], limit: int = 65536):
         self.paths = [tuple(p) for p in paths]
+        self._walks = [(p[:-1], p[-1]) for p in self.paths]
         self.limit = limit
         self._pool: dict[bytes, Any] = {}
+        # id() of each pooled instance -> its key. A pooled instance is alive (the pool holds
+        # it), so its id is its own; a write that keeps the stored object's subtree (a status
+        # write keeps the spec, a binding the containers) finds it here without encoding it.
+        self._key_of: dict[int, bytes] = {}
 
     def share(self, obj: dict) -> None:
-        pool = self._pool
-        for path in self.paths:
+        pool, key_of = self._pool, self._key_of
+        for parents, last in self._walks:
             parent: Any = obj
-            for key in path[:-1]:
+            for key in parents:
                 parent = parent.get(key)
                 if not isinstance(parent, dict):
                     break
             else:
-                value = parent.get(path[-1])
-                if not value or not isinstance(value, dict | list):
+                value = parent.get(last)
+                if not value:
+                    continue
+                raw = key_of.get(id(value))
+                if raw is not None:  # the pooled instance itself
+                    pool[raw] = pool.pop(raw)  # most recently used last
+                    continue
+                if not isinstance(value, _CONTAINERS):
                     continue
                 raw = orjson.dumps(value)
                 same = pool.pop(raw, None)
@@ -52,7 +66,8 @@ class SharedSubtrees:
                     same = value
                     raw = bytes(memoryview(raw))  # kept: exact size (see json_bytes_kept)
                     if len(pool) >= self.limit:
-                        del pool[next(iter(pool))]
+                        del key_of[id(pool.pop(next(iter(pool))))]
+                    key_of[id(same)] = raw
                 else:
-                    parent[path[-1]] = same
+                    parent[last] = same
                 pool[raw] = same  # most recently used last

@@ -97,7 +97,7 @@ def test_binding_copy_matches_the_full_copy(monkeypatch):
         fast = _outcome(podkind.bind_pod, pod, binding, NOW)
         assert orjson.dumps(pod) == before  # the stored pod is not modified
         with monkeypatch.context() as m:
-            m.setattr(podkind, "_binding_copy", lambda _pod: None)
+            m.setattr(podkind, "_binding_copy", lambda *_: None)
             slow = _outcome(podkind.bind_pod, pod, binding, NOW)
         assert fast == slow, (pod, binding)
         if fast[0] == "ok":
@@ -109,7 +109,7 @@ def test_binding_copy_matches_the_full_copy(monkeypatch):
 def test_binding_copy_owns_what_binding_changes():
     pod = {"metadata": {"name": "web", "labels": {"a": "1"}, "annotations": {}, "ownerReferences": [{"uid": "d"}]},
            "spec": {"containers": [{"name": "c"}]}, "status": {"conditions": [{"type": "Ready"}]}}
-    out = podkind._binding_copy(pod)
+    out = podkind._binding_copy(pod, {"name": "web", "labels": {"b": "2"}, "annotations": {"c": "3"}})
     assert out == pod
     for path in ((), ("metadata",), ("metadata", "labels"), ("metadata", "annotations"), ("spec",),
                  ("status",), ("status", "conditions")):
@@ -119,6 +119,10 @@ def test_binding_copy_owns_what_binding_changes():
         assert a is not b, path
     assert out["spec"]["containers"] is pod["spec"]["containers"]  # shared: binding never changes it
     assert out["metadata"]["ownerReferences"] is pod["metadata"]["ownerReferences"]
+    # Labels and annotations the binding does not add to stay shared.
+    out = podkind._binding_copy(pod, {"name": "web"})
+    assert out["metadata"]["labels"] is pod["metadata"]["labels"]
+    assert out["metadata"]["annotations"] is pod["metadata"]["annotations"]
 
 
 @pytest.mark.parametrize("pod", [
@@ -131,7 +135,7 @@ def test_binding_copy_owns_what_binding_changes():
     {"metadata": {}, "spec": {}, "status": {"conditions": None}},
 ])
 def test_binding_copy_leaves_odd_shapes_to_the_full_copy(pod):
-    assert podkind._binding_copy(pod) is None
+    assert podkind._binding_copy(pod, {"labels": {"a": "1"}, "annotations": {"b": "2"}}) is None
 
 
 # --- status updates -------------------------------------------------------------------------

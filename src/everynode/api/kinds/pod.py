@@ -483,19 +483,20 @@ def _binding_conflict(name: str, why: str) -> ApiError:
     return conflict("pods/binding", "", name, why)
 
 
-def _binding_copy(pod: Obj) -> Obj | None:
+def _binding_copy(pod: Obj, bmeta: Obj) -> Obj | None:
     """A copy of ``pod`` for ``bind_pod`` to modify: what binding changes is the copy's own (the
-    top level, metadata with its labels and annotations, spec, status with its conditions list),
-    the rest is shared with ``pod`` (stored values are read-only; a full copy of the pod was
-    most of a binding's cost). None when a part binding changes is not of the expected JSON
-    type: the caller then copies everything (and fails as it always did)."""
+    top level, metadata, the labels and annotations the binding (``bmeta``) adds to, spec,
+    status with its conditions list), the rest is shared with ``pod`` (stored values are
+    read-only; a full copy of the pod was most of a binding's cost). None when a part binding
+    changes is not of the expected JSON type: the caller then copies everything (and fails as
+    it always did)."""
     meta, spec, status = pod.get("metadata"), pod.get("spec"), pod.get("status", {})
     if type(meta) is not dict or type(spec) is not dict or type(status) is not dict:
         return None
     out = dict(pod)
     out_meta = out["metadata"] = dict(meta)
     for key in ("annotations", "labels"):
-        if key in meta:
+        if key in meta and _d(bmeta.get(key)):
             if type(meta[key]) is not dict:
                 return None
             out_meta[key] = dict(meta[key])
@@ -533,7 +534,7 @@ def bind_pod(pod: Obj, binding: Obj, now: str | None = None) -> Obj:
         raise _binding_conflict(name, f'pod {name} is already assigned to node "{spec["nodeName"]}"')
     if _l(spec.get("schedulingGates")):
         raise _binding_conflict(name, f"pod {name} has non-empty .spec.schedulingGates")
-    out = _binding_copy(pod)
+    out = _binding_copy(pod, bmeta)
     if out is None:
         out = json_copy(pod)
     out.setdefault("spec", {})["nodeName"] = _d(binding.get("target")).get("name")
