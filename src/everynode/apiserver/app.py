@@ -79,6 +79,17 @@ def _negotiate(accept: str | None) -> Negotiated:
     return Negotiated()
 
 
+_DEFAULT_WRITE_OPTIONS = WriteOptions()
+
+
+@lru_cache(maxsize=64)
+def _subresource_methods(subresource: str) -> frozenset[str]:
+    """The HTTP methods a subresource's verbs allow."""
+    allowed = {"get": "GET", "patch": "PATCH", "update": "PUT", "create": "POST"}
+    verbs = discovery.SUBRESOURCE_VERBS.get(subresource, ("get",))
+    return frozenset(allowed[v] for v in verbs if v in allowed)
+
+
 def _not_allowed() -> ApiError:
     return errors.method_not_allowed("the server does not allow this method on the requested resource")
 
@@ -252,6 +263,8 @@ class ApiServer:
 
     def _write_options(self, request: web.Request) -> WriteOptions:
         q = request.query
+        if not q:
+            return _DEFAULT_WRITE_OPTIONS  # most writes have no query (immutable options)
         dry = q.getall("dryRun", [])
         for d in dry:
             if d != "All":
@@ -320,9 +333,7 @@ class ApiServer:
         """405 for what upstream does not route: writes to the all-namespaces path,
         verbs a subresource does not have, deletecollection a kind does not offer."""
         if r.subresource is not None:
-            allowed = {"get": "GET", "patch": "PATCH", "update": "PUT", "create": "POST"}
-            verbs = discovery.SUBRESOURCE_VERBS.get(r.subresource, ("get",))
-            if method not in {allowed[v] for v in verbs if v in allowed}:
+            if method not in _subresource_methods(r.subresource):
                 raise _not_allowed()
             return
         if kind.namespaced and r.namespace is None and method != "GET":

@@ -99,7 +99,7 @@ def _needle(value: str) -> bytes | None:
         return None
 
 
-@dataclass
+@dataclass(frozen=True)
 class WriteOptions:
     dry_run: bool = False
     field_validation: str = "Warn"  # Strict, Warn, Ignore

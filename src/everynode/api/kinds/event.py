@@ -22,22 +22,25 @@ def _too_long(path: str, limit: int) -> FieldError:
     return invalid(path, "", f"can have at most {limit} characters")
 
 
+def _mismatch(involved_ns: str) -> FieldError:
+    return invalid("involvedObject.namespace", involved_ns, "does not match event.namespace")
+
+
 def validate_event(ev: Obj) -> list[FieldError]:
     errs: list[FieldError] = []
     namespace = (ev.get("metadata") or {}).get("namespace") or ""
     involved = ev.get("involvedObject") or {}
     involved_ns = involved.get("namespace") or ""
-    mismatch = invalid("involvedObject.namespace", involved_ns, "does not match event.namespace")
     if not ev.get("eventTime"):
         if not involved_ns:
             # Empty involved namespace: the event must be cluster-wide or in "default" (old clients).
             if namespace not in ("", "default"):
-                errs.append(mismatch)
+                errs.append(_mismatch(involved_ns))
         elif namespace != involved_ns:
-            errs.append(mismatch)
+            errs.append(_mismatch(involved_ns))
     else:
         if not involved_ns and namespace not in ("default", "kube-system"):
-            errs.append(mismatch)
+            errs.append(_mismatch(involved_ns))
         controller = ev.get("reportingComponent") or ""
         if not controller:
             errs.append(required("reportingComponent"))
