@@ -190,7 +190,30 @@ def validate_label_name(key: str, path: str) -> list[FieldError]:
     return [invalid(path, key, m) for m in is_qualified_name(key)]
 
 
+# Label sets found valid (their items, in order): the pods of a DaemonSet, and every write of
+# one object, carry the same labels again and again. Bounded: cleared when full.
+_VALID_LABEL_SETS: set[tuple] = set()
+_VALID_LABEL_SETS_MAX = 16384
+
+
 def validate_labels(labels: Mapping[str, Any] | None, path: str) -> list[FieldError]:
+    if type(labels) is not dict or not labels:
+        return _validate_labels(labels, path)
+    key = tuple(labels.items())
+    try:
+        if key in _VALID_LABEL_SETS:
+            return []
+    except TypeError:  # a value that is not a string (nor hashable): never valid, checked below
+        return _validate_labels(labels, path)
+    errs = _validate_labels(labels, path)
+    if not errs:
+        if len(_VALID_LABEL_SETS) >= _VALID_LABEL_SETS_MAX:
+            _VALID_LABEL_SETS.clear()
+        _VALID_LABEL_SETS.add(key)
+    return errs
+
+
+def _validate_labels(labels: Mapping[str, Any] | None, path: str) -> list[FieldError]:
     errs: list[FieldError] = []
     for k, v in (labels or {}).items():
         errs.extend(validate_label_name(k, path))
