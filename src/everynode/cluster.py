@@ -20,6 +20,7 @@ import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from everynode.aiotools import cancel_and_wait
 from everynode.apiserver import certs
 from everynode.apiserver.app import ApiServer, serve, ssl_context
 from everynode.client.rest import Client, Config  # noqa: F401
@@ -111,6 +112,7 @@ class Cluster:
         from everynode.node.podsource import PodSource
 
         gcpolicy.install()
+        self.gc_task = asyncio.create_task(gcpolicy.pace(), name="gc-pace")
 
         d = self.data_dir
         creds = certs.ensure_credentials(d)
@@ -224,6 +226,7 @@ class Cluster:
         self._report_view_mismatches()
         from everynode import gcpolicy
 
+        await cancel_and_wait([getattr(self, "gc_task", None)])
         gcpolicy.uninstall()
 
     def _verify_shared_objects(self) -> None:

@@ -43,7 +43,7 @@ def test_sweep_releases_the_permanent_generation_and_collects_frozen_cycles(poli
     policy.uninstall()
     gc.freeze()
     assert ref() is not None and gc.get_freeze_count() > 0
-    policy.install(sweep_every=0, growth=0)  # every full collection is due for a sweep
+    policy.install(sweep_every=0, growth=0, heap_size=gc.get_freeze_count)  # every full collection is due for a sweep
     gc.collect()  # the first one sets the baseline
     gc.collect()  # unfreezes after freezing
     assert gc.get_freeze_count() == 0
@@ -52,7 +52,7 @@ def test_sweep_releases_the_permanent_generation_and_collects_frozen_cycles(poli
 
 
 def test_no_sweep_until_the_permanent_generation_grows(policy):
-    policy.install(sweep_every=0, growth=1.25)
+    policy.install(sweep_every=0, growth=1.25, heap_size=gc.get_freeze_count)
     gc.collect()
     baseline = gc.get_freeze_count()
     gc.collect()
@@ -91,3 +91,41 @@ def test_gc_clock_counts_collections_per_generation():
     assert report["gc_collections"][0] >= 1 and report["gc_collections"][2] >= 1
     assert report["gc_s"] >= 0 and len(report["gc_s_per_generation"]) == 3
     assert clock._on_gc not in gc.callbacks
+
+
+@pytest.mark.parametrize("counts, generation", [
+    ((5, 0, 0), 0),
+    ((100_000, 7, 4), 0),
+    ((0, 8, 0), 1),      # the eighth young collection since the last middle one
+    ((0, 30, 4), 1),
+    ((0, 0, 5), 2),      # the fifth middle collection since the last full one
+    ((0, 8, 5), 2),
+])
+def test_paced_generation(counts, generation):
+    assert gcpolicy.paced_generation(counts) == generation
+
+
+def test_pace_collects_on_a_clock_each_generation_in_turn(policy):
+    import asyncio
+
+    async def run():
+        with gcpolicy.GcClock() as clock:
+            task = asyncio.create_task(gcpolicy.pace(0.005))
+            await asyncio.sleep(0.5)
+            task.cancel()
+        return clock
+
+    clock = asyncio.run(run())
+    young, middle, full = clock.collections
+    assert young >= 20 and middle >= 2 and full >= 1
+    assert young > middle > full
+    assert clock.longest > 0
+
+
+def test_resident_bytes_is_this_processes_memory():
+    before = gcpolicy.resident_bytes()
+    block = bytearray(64 * 2**20)  # touched: resident
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    assert 0 < before and gcpolicy.resident_bytes() >= before + 48 * 2**20
+    del block

@@ -53,7 +53,7 @@ def test_unchanged_status_is_posted_once_per_report_period(monkeypatch):
     monkeypatch.setattr(agent_mod, "STATUS_REPORT", 0.2)
     posts = _Posts()
     start = asyncio.run(_run_loop(posts, 0.75))
-    gaps = [b - a for a, b in zip(posts.at, posts.at[1:])]
+    gaps = [b - a for a, b in zip(posts.at, posts.at[1:], strict=False)]
     assert posts.at[0] - start <= 0.2 + 0.05  # the first at a random phase within a period
     assert 3 <= len(posts.at) <= 4
     assert all(0.2 <= g <= 0.2 * 1.04 + 0.05 for g in gaps)
