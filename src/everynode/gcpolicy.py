@@ -58,7 +58,7 @@ def resident_bytes() -> int:
         return 0  # unknown: the sweep is then due every ``sweep_every`` only
 
 
-def install(sweep_every: float = 600.0, growth: float = 1.25,
+def install(sweep_every: float = 3600.0, growth: float = 1.25,
             heap_size: Callable[[], int] = resident_bytes) -> None:
     """Idempotent; affects the whole process. A sweep is due at most every ``sweep_every``
     seconds, and only once the heap (``heap_size``) has grown by ``growth`` since the last

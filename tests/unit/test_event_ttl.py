@@ -17,15 +17,22 @@ def event(name: str, last: str) -> dict:
             "firstTimestamp": last, "lastTimestamp": last, "count": 1}
 
 
-@pytest.mark.parametrize("bytes_only", [(), ("events",)], ids=["decoded", "bytes-only"])
-def test_old_events_are_dropped_and_recent_ones_kept(tmp_path, bytes_only):
+@pytest.mark.parametrize("bytes_only, chunk", [((), 5000), (("events",), 5000), (("events",), 2)],
+                         ids=["decoded", "bytes-only", "bytes-only-small-chunks"])
+def test_old_events_are_dropped_and_recent_ones_kept(tmp_path, monkeypatch, bytes_only, chunk):
+    from everynode.apiserver import app
+
+    monkeypatch.setattr(app, "EXPIRY_CHUNK", chunk)  # the pass yields to the loop every `chunk` events
+
     async def main():
         async with started_server(tmp_path, bytes_only=bytes_only) as server:
             store = server.store
             kind = server.by_gv["v1"]["events"]
-            await server.resources.create(kind, "default", event("old", "2020-01-01T00:00:00Z"), WriteOptions())
             from everynode.apiserver.objects import now_rfc3339
 
+            for i in range(3):
+                await server.resources.create(kind, "default", event(f"old{i}", "2020-01-01T00:00:00Z"),
+                                              WriteOptions())
             await server.resources.create(kind, "default", event("new", now_rfc3339()), WriteOptions())
             task = asyncio.create_task(server.expire_events(ttl=3600, every=0.05))
             await asyncio.sleep(0.3)

@@ -54,7 +54,7 @@ def test_heartbeat_times_follow_new_object_versions(ctl):
     del ctl.leases.objects["kube-node-lease/a"]
     assert not ctl._went_silent(n2, NOW)
     ctl._forget(n2)
-    assert "a" not in ctl._node_beats and "a" not in ctl._lease_beats
+    assert all("a" not in kept for kept in (ctl._node_rv, ctl._node_time, ctl._lease_rv, ctl._lease_time))
 
 
 def test_startup_grace_extends_the_grace_period(ctl):

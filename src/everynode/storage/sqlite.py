@@ -323,9 +323,12 @@ class SqliteStore(Store):
             keys = sorted(table)
         return [table[k] for k in keys], self._rev
 
-    def list_keys(self, prefix: str) -> list[str]:
-        table = self._data.get(prefix.partition("/")[0]) or {}
-        return sorted(k for k in table if k.startswith(prefix))
+    def keys(self, prefix: str) -> list[str]:
+        """A snapshot of the keys under ``prefix``, in no particular order (no sort: a pass over
+        all events at 10,000 nodes walks 300,000 keys)."""
+        resource, sub = _split(prefix)
+        table = self._data.get(resource) or {}
+        return [k for k in table if k.startswith(prefix)] if sub else list(table)
 
     def count(self, prefix: str) -> int:
         resource, sub = _split(prefix)
