@@ -112,7 +112,8 @@ class Cluster:
         from everynode.node.podsource import PodSource
 
         gcpolicy.install()
-        self.gc_task = asyncio.create_task(gcpolicy.pace(), name="gc-pace")
+        pace = float(os.environ.get("EVERYNODE_GC_PACE") or gcpolicy.PACE)  # seconds; 0: CPython's own
+        self.gc_task = asyncio.create_task(gcpolicy.pace(pace), name="gc-pace") if pace > 0 else None
 
         d = self.data_dir
         creds = certs.ensure_credentials(d)
