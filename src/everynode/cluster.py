@@ -111,8 +111,8 @@ class Cluster:
         from everynode.node.control import ControlServer, load_extra_nodes, node_config
         from everynode.node.podsource import PodSource
 
+        pace = gcpolicy.pace_from_env(os.environ)  # before anything starts: a bad value stops here
         gcpolicy.install()
-        pace = float(os.environ.get("EVERYNODE_GC_PACE") or gcpolicy.PACE)  # seconds; 0: CPython's own
         self.gc_task = asyncio.create_task(gcpolicy.pace(pace), name="gc-pace") if pace > 0 else None
 
         d = self.data_dir

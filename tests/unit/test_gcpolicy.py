@@ -129,3 +129,19 @@ def test_resident_bytes_is_this_processes_memory():
         block[i] = 1
     assert 0 < before and gcpolicy.resident_bytes() >= before + 48 * 2**20
     del block
+
+
+@pytest.mark.parametrize("env, pace", [
+    ({}, gcpolicy.PACE),
+    ({"EVERYNODE_GC_PACE": ""}, gcpolicy.PACE),
+    ({"EVERYNODE_GC_PACE": "0"}, 0.0),
+    ({"EVERYNODE_GC_PACE": "1.5"}, 1.5),
+])
+def test_pace_from_env(env, pace):
+    assert gcpolicy.pace_from_env(env) == pace
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "nan", "inf", "0.5s"])
+def test_pace_from_env_names_the_variable_on_bad_input(bad):
+    with pytest.raises(ValueError, match="EVERYNODE_GC_PACE must be a number of seconds"):
+        gcpolicy.pace_from_env({"EVERYNODE_GC_PACE": bad})

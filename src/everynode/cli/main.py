@@ -83,6 +83,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings.controllers = not args.no_controllers  # not sticky: each `up` decides
     if settings.nodes < 1:
         return _fail("--nodes must be at least 1")
+    from everynode import gcpolicy
+
+    try:
+        gcpolicy.pace_from_env(os.environ)
+    except ValueError as exc:
+        return _fail(str(exc))
     if not _port_free(settings.port):
         return _fail(f"port {settings.port} on 127.0.0.1 is already in use; choose another with --port")
     settings.save(data_dir)
