@@ -62,6 +62,10 @@ class Kind:
     verbs: tuple[str, ...] = ALL_VERBS
     # True when spec changes bump metadata.generation (kinds with a spec).
     has_generation: bool = False
+    # Seconds an update may wait in the store's queue to share a commit with others: for
+    # heartbeats, whose latency does not matter and whose count (one per node every 10 s) would
+    # otherwise make one commit each.
+    commit_delay: float = 0.0
 
     # Strategy hooks. They mutate the object in place.
     default: Callable[[Obj], None] = _noop

@@ -439,7 +439,7 @@ class Resources:
                 if finishing:
                     deleted = await self.store.delete(key, entry.mod_rev)
                     return deleted.value
-                stored = await self.store.update(key, new, entry.mod_rev)
+                stored = await self.store.update(key, new, entry.mod_rev, kind.commit_delay)
                 return stored.value
             except RevisionConflict:
                 if rv is not None:

@@ -137,8 +137,10 @@ class Store(abc.ABC):
     async def create(self, key: str, value: Obj) -> Entry: ...
 
     @abc.abstractmethod
-    async def update(self, key: str, value: Obj, expected_rev: int | None) -> Entry:
-        """Replace ``key``; ``expected_rev`` None means unconditionally."""
+    async def update(self, key: str, value: Obj, expected_rev: int | None, delay: float = 0.0) -> Entry:
+        """Replace ``key``; ``expected_rev`` None means unconditionally. ``delay``: seconds the
+        write may wait for others to share its commit (a heartbeat's latency does not matter,
+        a commit's fixed cost does)."""
 
     @abc.abstractmethod
     async def delete(self, key: str, expected_rev: int | None) -> Entry:

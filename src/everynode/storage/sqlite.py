@@ -66,6 +66,7 @@ class _Op:
     value: Obj | None
     expected_rev: int | None
     future: asyncio.Future
+    due: float  # monotonic time by which its commit must start; 0.0: at once
 
 
 def _split(key: str) -> tuple[str, str]:
@@ -125,7 +126,8 @@ class _Watcher(Watch):
                 return None
             self.wake.clear()
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                async with asyncio.timeout(timeout):  # no task per poll, unlike wait_for
+                    await self.wake.wait()
             except TimeoutError:
                 return []
         out: list[Event] = []
@@ -243,6 +245,7 @@ class SqliteStore(Store):
         self._log: collections.deque[_LogRecord] = collections.deque()
         self._watchers: dict[str, set[_Watcher]] = collections.defaultdict(set)
         self._pending: list[_Op] = []
+        self._due: float | None = None  # earliest due time of the pending writes
         self._wake: asyncio.Event | None = None
         self._committer: asyncio.Task | None = None
         self._closing = False
@@ -347,33 +350,39 @@ class SqliteStore(Store):
 
     # writes ----------------------------------------------------------------------
 
-    def _submit(self, kind: str, key: str, value: Obj | None, expected_rev: int | None):
+    def _submit(self, kind: str, key: str, value: Obj | None, expected_rev: int | None,
+                delay: float = 0.0):
         if self._wake is None:
             raise RuntimeError("store not started")
         if self._closing:
             raise StorageError("the store is closing")
         fut = asyncio.get_running_loop().create_future()
-        self._pending.append(_Op(kind, key, value, expected_rev, fut))
-        self._wake.set()
+        due = time.monotonic() + delay if delay > 0 else 0.0
+        self._pending.append(_Op(kind, key, value, expected_rev, fut, due))
+        if self._due is None or due < self._due:
+            self._due = due
+            self._wake.set()
         return fut
 
     async def create(self, key: str, value: Obj) -> Entry:
         return await self._submit("create", key, value, None)
 
-    async def update(self, key: str, value: Obj, expected_rev: int | None) -> Entry:
-        return await self._submit("update", key, value, expected_rev)
+    async def update(self, key: str, value: Obj, expected_rev: int | None, delay: float = 0.0) -> Entry:
+        return await self._submit("update", key, value, expected_rev, delay)
 
     async def delete(self, key: str, expected_rev: int | None) -> Entry:
         return await self._submit("delete", key, None, expected_rev)
 
     async def _commit_loop(self) -> None:
+        """Commit what is queued as soon as one queued write is due (a write without a delay
+        is due at once); until then, delayed writes gather, so a trickle of heartbeats shares
+        one commit (its fsync and two thread hand-offs) instead of paying one each."""
         assert self._wake is not None
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
+            if self._pending and (self._closing or self._due <= time.monotonic()):
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
+                self._due = min((op.due for op in self._pending), default=None)
                 try:
                     await self._commit_batch(batch)
                 except Exception as exc:  # a bad value must not stop the committer for everyone
@@ -381,8 +390,16 @@ class SqliteStore(Store):
                     for op in batch:
                         if not op.future.done():
                             op.future.set_exception(StorageError(f"write failed: {exc}"))
+                continue
             if self._closing:
                 return
+            self._wake.clear()
+            wait = None if self._due is None else max(0.0, self._due - time.monotonic())
+            try:
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()  # set by a write due sooner, or by close
+            except TimeoutError:
+                pass
 
     async def _commit_batch(self, batch: list[_Op]) -> None:
         # The writers of the last batch have had their decoded values (their own objects).

@@ -54,4 +54,5 @@ KIND = Kind(
     subresources=(),
     validate_create=validate_create,
     validate_update=validate_update,
+    commit_delay=0.05,  # renewals: 1,000 a second at 10,000 nodes
 )
