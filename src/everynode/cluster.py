@@ -25,6 +25,7 @@ from everynode.apiserver import certs
 from everynode.apiserver.app import ApiServer, serve, ssl_context
 from everynode.client.rest import Client, Config  # noqa: F401
 from everynode.node.agent import NodeAgent, NodeConfig
+from everynode.node.heartbeats import HeartbeatClock
 from everynode.storage.sqlite import SqliteStore
 
 log = logging.getLogger("everynode")
@@ -97,6 +98,7 @@ class Cluster:
         self.server: ApiServer | None = None
         self.runner = None
         self.agents: dict[str, NodeAgent] = {}
+        self.heartbeats = HeartbeatClock()  # the agents' lease renewals
         self.client: Client | None = None
         self.stop_event = asyncio.Event()
 
@@ -187,7 +189,7 @@ class Cluster:
         if cfg.address == "127.0.0.1":
             cfg.address = node_address(cfg.cluster_id, cfg.name)
         cfg.include_self_usage = cfg.name == CONTROL_PLANE
-        agent = NodeAgent(self.client, cfg, pod_source=getattr(self, "pod_source", None))
+        agent = NodeAgent(self.client, cfg, pod_source=getattr(self, "pod_source", None), clock=self.heartbeats)
         await agent.start()
         self.agents[cfg.name] = agent
         log.info("node %s is up", cfg.name)
@@ -205,6 +207,7 @@ class Cluster:
         if control is not None:
             await control.stop()
         await asyncio.gather(*(agent.stop() for agent in self.agents.values()), return_exceptions=True)
+        await self.heartbeats.stop()
         source = getattr(self, "pod_source", None)
         if source is not None:
             await source.stop()

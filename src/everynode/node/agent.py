@@ -33,12 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+import orjson
+
 from everynode import __version__
 from everynode.aiotools import cancel_and_wait
 from everynode.api.errors import ApiError
 from everynode.apiserver.objects import now_micro, now_rfc3339
 from everynode.client.rest import Client
 from everynode.node.events import PodEvents
+from everynode.node.heartbeats import HeartbeatClock
 from everynode.node.images import Catalog
 from everynode.node.logaccess import LogError, choose_container, select_instance
 from everynode.node.logs import LogOptions, container_log_path
@@ -120,10 +123,17 @@ class NodeConfig:
 
 class NodeAgent:
     def __init__(self, client: Client, config: NodeConfig, pod_source: PodSource | None = None,
-                 runtime: Runtime | None = None, catalog: Catalog | None = None):
+                 runtime: Runtime | None = None, catalog: Catalog | None = None,
+                 clock: HeartbeatClock | None = None):
         self.client = client
         self.config = config
         self._tasks: list[asyncio.Task] = []
+        # Agents of one process share a clock for their lease renewals (see heartbeats.py).
+        self._own_clock = clock is None
+        self.clock = clock or HeartbeatClock()
+        self._lease_beat: int | None = None  # this agent's id on the clock while heartbeating
+        self._renewing: asyncio.Task | None = None
+        self._last_renewal = 0.0
         self._ready = asyncio.Event()
         self.stopped = False
         if config.node_dir is None:
@@ -144,7 +154,7 @@ class NodeAgent:
         if client.config.ca_file and os.path.exists(client.config.ca_file):
             self.ca_pem = Path(client.config.ca_file).read_bytes()
         self.pods_running = False
-        self._latest_lease: dict | None = None
+        self._latest_lease: bytes | None = None  # JSON of the last lease written
         # Set when the status must be posted before its report period is over: after a gap in
         # the heartbeats (the node lifecycle controller may have set the conditions to Unknown,
         # and only a status post sets them back), or when a part of the status changes.
@@ -244,13 +254,15 @@ class NodeAgent:
 
     async def renew_lease(self) -> None:
         lease = self._lease()
-        latest = self._latest_lease
-        if latest is not None:
+        if self._latest_lease is not None:
             # As the kubelet's lease controller: update from the last lease written, one request;
-            # on any failure (conflict, deleted) fall back to get-or-create.
+            # on any failure (conflict, deleted) fall back to get-or-create. The last lease is
+            # kept as JSON between renewals: decoded, its dicts and lists would outlive 10 s and
+            # be walked by every generation of the garbage collector (10,000 agents).
+            latest = orjson.loads(self._latest_lease)
             latest["spec"] = {**(latest.get("spec") or {}), **lease["spec"]}
             try:
-                self._latest_lease = await self.client.replace("leases", latest)
+                self._latest_lease = orjson.dumps(await self.client.replace("leases", latest))
                 return
             except ApiError:
                 self._latest_lease = None
@@ -263,31 +275,33 @@ class NodeAgent:
             lease["metadata"]["ownerReferences"] = [{
                 "apiVersion": "v1", "kind": "Node", "name": self.config.name,
                 "uid": node["metadata"]["uid"]}]
-            self._latest_lease = await self.client.create("leases", lease, "kube-node-lease")
+            self._latest_lease = orjson.dumps(await self.client.create("leases", lease, "kube-node-lease"))
             return
         current["spec"] = {**(current.get("spec") or {}), **lease["spec"]}
-        self._latest_lease = await self.client.replace("leases", current)
+        self._latest_lease = orjson.dumps(await self.client.replace("leases", current))
 
     async def update_status(self) -> None:
         node = await self.client.get("nodes", self.config.name)
         node["status"] = self._merge_status(node.get("status") or {})
         await self.client.replace("nodes", node, "status")
 
-    async def _lease_loop(self) -> None:
-        last_renewal = time.monotonic()
-        first = True
-        while True:
-            try:
-                await self.renew_lease()
-                now = time.monotonic()
-                if now - last_renewal > LEASE_DURATION / 2:
-                    self._status_wanted.set()  # the node lifecycle controller may have given up on us
-                last_renewal = now
-            except Exception as exc:  # the API may be restarting; keep trying
-                self._status_wanted.set()
-                log.warning("node %s: lease renewal failed: %s", self.config.name, exc)
-            await asyncio.sleep(random.random() * LEASE_RENEW if first else jittered(LEASE_RENEW))
-            first = False
+    def _lease_due(self) -> None:
+        """The clock's call: renew in a task of its own, which books the next renewal."""
+        if self._lease_beat is not None:
+            self._renewing = asyncio.create_task(self._renew_once(), name=f"lease-{self.config.name}")
+
+    async def _renew_once(self) -> None:
+        try:
+            await self.renew_lease()
+            now = time.monotonic()
+            if now - self._last_renewal > LEASE_DURATION / 2:
+                self._status_wanted.set()  # the node lifecycle controller may have given up on us
+            self._last_renewal = now
+        except Exception as exc:  # the API may be restarting; keep trying
+            self._status_wanted.set()
+            log.warning("node %s: lease renewal failed: %s", self.config.name, exc)
+        if self._lease_beat is not None:
+            self.clock.call_in(self._lease_beat, jittered(LEASE_RENEW))
 
     async def _status_loop(self) -> None:
         # The status here is a function of the agent's configuration and the clock: registration
@@ -323,14 +337,20 @@ class NodeAgent:
                 log.info("node %s: registration failed (%s), retrying", self.config.name, exc)
                 await asyncio.sleep(0.5)
         await self.renew_lease()
-        self._tasks = [asyncio.create_task(self._lease_loop(), name=f"lease-{self.config.name}"),
-                       asyncio.create_task(self._status_loop(), name=f"status-{self.config.name}")]
+        self._last_renewal = time.monotonic()
+        if self._lease_beat is not None:
+            self.clock.remove(self._lease_beat)
+        self._lease_beat = self.clock.add(self._lease_due)
+        self.clock.call_in(self._lease_beat, random.random() * LEASE_RENEW)
+        self._tasks = [asyncio.create_task(self._status_loop(), name=f"status-{self.config.name}")]
         self.stopped = False
         await self.start_pods()
 
     async def stop(self) -> None:
         """Stop the agent (cluster down): containers get SIGTERM, then SIGKILL after a short grace."""
         await self._stop_heartbeats()
+        if self._own_clock:
+            await self.clock.stop()
         await self.stop_pods(graceful=True)
         self.stopped = True
 
@@ -345,7 +365,11 @@ class NodeAgent:
         await self.start()
 
     async def _stop_heartbeats(self) -> None:
-        await cancel_and_wait(self._tasks)
+        if self._lease_beat is not None:
+            self.clock.remove(self._lease_beat)
+            self._lease_beat = None
+        renewing, self._renewing = self._renewing, None
+        await cancel_and_wait(self._tasks + ([renewing] if renewing is not None else []))
         self._tasks = []
 
     # ------------------------------------------------------------------ pods

@@ -140,30 +140,26 @@ class _Watcher(Watch):
         return out
 
 
-@dataclass(slots=True)
-class _LogRecord:
-    """An event of the watch history, kept as JSON bytes. Decoded objects are several times the
-    size of their JSON, and the history holds up to ``history`` old versions nobody else
-    references; a watch replaying from the history decodes them again."""
+# An event of the watch history: (rev, key, type, raw, mod_rev, create_rev, prev), prev being
+# (raw, mod_rev, create_rev) of the version before or None. Kept as JSON bytes: decoded objects
+# are several times the size of their JSON, and the history holds up to ``history`` old versions
+# nobody else references; a watch replaying from the history decodes them again. A plain tuple
+# of strings, numbers and bytes, which the garbage collector stops tracking at its first look:
+# an object of a class would be walked by every generation while in the window (50,000 records).
+_REV, _KEY = 0, 1
 
-    type: str
-    key: str
-    rev: int
-    raw: bytes
-    mod_rev: int
-    create_rev: int
-    prev: tuple[bytes, int, int] | None  # (raw, mod_rev, create_rev); raw shared with that version's record
 
-    @classmethod
-    def of(cls, ev: Event) -> _LogRecord:
-        e, p = ev.entry, ev.prev
-        return cls(ev.type, ev.key, ev.rev, e.raw, e.mod_rev, e.create_rev,
-                   None if p is None else (p.raw, p.mod_rev, p.create_rev))
+def _record(ev: Event) -> tuple:
+    e, p = ev.entry, ev.prev
+    return (ev.rev, ev.key, ev.type, e.raw, e.mod_rev, e.create_rev,
+            None if p is None else (p.raw, p.mod_rev, p.create_rev))
 
-    def event(self) -> Event:
-        entry = Entry(self.key, orjson.loads(self.raw), self.raw, self.mod_rev, self.create_rev)
-        prev = None if self.prev is None else Entry(self.key, orjson.loads(self.prev[0]), *self.prev)
-        return Event(self.type, self.key, self.rev, entry, prev)
+
+def _replayed(rec: tuple) -> Event:
+    rev, key, type_, raw, mod_rev, create_rev, prev = rec
+    entry = Entry(key, orjson.loads(raw), raw, mod_rev, create_rev)
+    before = None if prev is None else Entry(key, orjson.loads(prev[0]), *prev)
+    return Event(type_, key, rev, entry, before)
 
 
 @dataclass
@@ -242,7 +238,7 @@ class SqliteStore(Store):
         self._data: dict[str, dict[str, Entry]] = collections.defaultdict(dict)
         self._rev = 0
         self._oldest = 1  # oldest revision a watch may start after minus one
-        self._log: collections.deque[_LogRecord] = collections.deque()
+        self._log: collections.deque[tuple] = collections.deque()  # see _record
         self._watchers: dict[str, set[_Watcher]] = collections.defaultdict(set)
         self._pending: list[_Op] = []
         self._due: float | None = None  # earliest due time of the pending writes
@@ -503,7 +499,7 @@ class SqliteStore(Store):
     # watch ---------------------------------------------------------------------
 
     def _publish(self, resource: str, rest: str, ev: Event) -> None:
-        self._log.append(_LogRecord.of(ev))
+        self._log.append(_record(ev))
         self._log_times.append(time.monotonic())
         for w in self._watchers.get(resource, ()):
             if w.matches(rest):
@@ -514,7 +510,7 @@ class SqliteStore(Store):
         (etcd is compacted every 5 minutes by the API server upstream)."""
         horizon = time.monotonic() - self.history_seconds
         while self._log and (len(self._log) > self.history_limit or self._log_times[0] < horizon):
-            self._oldest = self._log.popleft().rev
+            self._oldest = self._log.popleft()[_REV]
             self._log_times.popleft()
 
     def watch(self, prefix: str, after_rev: int) -> Watch:
@@ -525,9 +521,9 @@ class SqliteStore(Store):
         if after_rev < self._rev:
             # Replay from the history window; the log is in revision order.
             for rec in self._iter_log_after(after_rev):
-                r, rest = _split(rec.key)
+                r, rest = _split(rec[_KEY])
                 if r == resource and w.matches(rest):
-                    w.queue.append(rec.event())
+                    w.queue.append(_replayed(rec))
             w.wake.set()
         self._watchers[resource].add(w)
         return w
@@ -538,7 +534,7 @@ class SqliteStore(Store):
         lo, hi = 0, len(log)
         while lo < hi:
             mid = (lo + hi) // 2
-            if log[mid].rev <= rev:
+            if log[mid][_REV] <= rev:
                 lo = mid + 1
             else:
                 hi = mid
@@ -550,7 +546,7 @@ class SqliteStore(Store):
 
     def compact(self, rev: int) -> None:
         rev = min(rev, self._rev)
-        while self._log and self._log[0].rev <= rev:
+        while self._log and self._log[0][_REV] <= rev:
             self._log.popleft()
             self._log_times.popleft()
         self._oldest = max(self._oldest, rev)
