@@ -70,6 +70,18 @@ def jittered(period: float) -> float:
     return period * (1 + random.random() * JITTER)
 
 
+def next_renewal(due: float, now: float) -> float:
+    """When the lease renewal after the one due at ``due`` is due: a jittered period after
+    ``due``, not after the renewal finished. A renewal that ran late (a busy event loop, an API
+    restart) keeps the node's phase: 10,000 simulated agents held up together by one loop would
+    otherwise renew together from then on, in waves that saturate the loop every 10 s. Periods
+    missed entirely are skipped."""
+    nxt = due + jittered(LEASE_RENEW)
+    if nxt <= now:
+        nxt += ((now - nxt) // LEASE_RENEW + 1) * LEASE_RENEW
+    return nxt
+
+
 def host_capacity() -> dict[str, str]:
     cpus = os.cpu_count() or 1
     try:
@@ -134,6 +146,7 @@ class NodeAgent:
         self._lease_beat: int | None = None  # this agent's id on the clock while heartbeating
         self._renewing: asyncio.Task | None = None
         self._last_renewal = 0.0
+        self._lease_next = 0.0  # when the renewal booked on the clock is due
         self._ready = asyncio.Event()
         self.stopped = False
         if config.node_dir is None:
@@ -301,7 +314,8 @@ class NodeAgent:
             self._status_wanted.set()
             log.warning("node %s: lease renewal failed: %s", self.config.name, exc)
         if self._lease_beat is not None:
-            self.clock.call_in(self._lease_beat, jittered(LEASE_RENEW))
+            self._lease_next = next_renewal(self._lease_next, time.monotonic())
+            self.clock.call_at(self._lease_beat, self._lease_next)
 
     async def _status_loop(self) -> None:
         # The status here is a function of the agent's configuration and the clock: registration
@@ -341,7 +355,8 @@ class NodeAgent:
         if self._lease_beat is not None:
             self.clock.remove(self._lease_beat)
         self._lease_beat = self.clock.add(self._lease_due)
-        self.clock.call_in(self._lease_beat, random.random() * LEASE_RENEW)
+        self._lease_next = time.monotonic() + random.random() * LEASE_RENEW
+        self.clock.call_at(self._lease_beat, self._lease_next)
         self._tasks = [asyncio.create_task(self._status_loop(), name=f"status-{self.config.name}")]
         self.stopped = False
         await self.start_pods()

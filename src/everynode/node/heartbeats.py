@@ -49,9 +49,13 @@ class HeartbeatClock:
 
     def call_in(self, cid: int, delay: float) -> None:
         """Call ``cid``'s callback once, ``delay`` seconds from now (replacing a call it had due)."""
+        self.call_at(cid, time.monotonic() + max(0.0, delay))
+
+    def call_at(self, cid: int, due: float) -> None:
+        """Call ``cid``'s callback once at ``due`` (``time.monotonic()``), replacing a call it
+        had due; a time already past is due at once."""
         if cid not in self._callbacks:
             raise KeyError(f"heartbeat {cid} is not registered")
-        due = time.monotonic() + max(0.0, delay)
         self._due[cid] = due
         heapq.heappush(self._heap, (due, cid))
         if self._task is None or self._task.done():
