@@ -97,3 +97,20 @@ def test_kept_heartbeats_find_the_same_silent_nodes_as_a_full_pass(ctl):
             drop(ctl.nodes, name)
         full = sorted(n for n, obj in ctl.nodes.objects.items() if ctl._went_silent(obj, NOW))
         assert sorted(ctl.silent_nodes(NOW)) == full
+
+
+def test_only_node_leases_refresh_a_heartbeat(ctl):
+    """The lease informer is shared with the garbage collector (all namespaces): a lease named
+    like a node in another namespace is not that node's heartbeat."""
+    n = node("a", created=NOW - 100, beat=NOW - 100)
+    ctl.nodes.objects["a"] = n
+    ctl._refresh_beat("a")  # as the node informer's handler does
+    other = {"metadata": {"name": "a", "namespace": "default", "resourceVersion": "3"},
+             "spec": {"renewTime": now_micro(NOW - 1)}}
+    ctl.leases.objects["default/a"] = other
+    ctl._lease_changed(other)
+    assert ctl.silent_nodes(NOW) == ["a"]
+    mine = lease("a", NOW - 1, rv="4")
+    ctl.leases.objects["kube-node-lease/a"] = mine
+    ctl._lease_changed(mine)
+    assert ctl.silent_nodes(NOW) == []

@@ -35,6 +35,7 @@ CONDITION_TAINTS = {
     "NetworkUnavailable": "node.kubernetes.io/network-unavailable",
 }
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+NODE_LEASE_NAMESPACE = "kube-node-lease"
 MANAGED_KEYS = {NOT_READY, UNREACHABLE, UNSCHEDULABLE, *CONDITION_TAINTS.values()}
 
 
@@ -118,7 +119,9 @@ class NodeLifecycleController(Controller):
                  startup_grace: float = 60.0):
         super().__init__(client, informers)
         self.nodes = informers.informer("nodes")
-        self.leases = informers.informer("leases", "kube-node-lease")
+        # All namespaces, as upstream's shared Lease informer: the garbage collector watches
+        # every lease too, and one informer serves both (one watch, one cache of 10,000 leases).
+        self.leases = informers.informer("leases")
         self.pods = informers.informer("pods")
         self.pods.add_index("node", lambda p: [(p.get("spec") or {}).get("nodeName") or ""])
         self.grace_period = grace_period
@@ -137,15 +140,21 @@ class NodeLifecycleController(Controller):
         # monitor's pass over all nodes is a comparison per node (6 us per node with the lookups
         # and parsing in the pass: a 60 ms stall every 5 s at 10,000 nodes).
         self._beats: dict[str, float] = {}
-        for handlers in (self.nodes.on_add, self.leases.on_add, self.leases.on_delete):
-            handlers.append(lambda obj: self._refresh_beat(obj["metadata"]["name"]))
-        for handlers in (self.nodes.on_update, self.leases.on_update):
-            handlers.append(lambda old, new: self._refresh_beat(new["metadata"]["name"]))
+        self.nodes.on_add.append(lambda obj: self._refresh_beat(obj["metadata"]["name"]))
+        self.nodes.on_update.append(lambda old, new: self._refresh_beat(new["metadata"]["name"]))
+        for handlers in (self.leases.on_add, self.leases.on_delete):
+            handlers.append(self._lease_changed)
+        self.leases.on_update.append(lambda old, new: self._lease_changed(new))
         self.nodes.on_delete.append(self._forget)
         self.nodes.on_add.append(self._node_added)
         self.nodes.on_update.append(lambda o, n: self.queue.add(("node", n["metadata"]["name"])))
         self.pods.on_add.append(self._pod_changed)
         self.pods.on_update.append(lambda o, n: self._pod_changed(n))
+
+    def _lease_changed(self, lease: dict) -> None:
+        meta = lease["metadata"]
+        if meta.get("namespace") == NODE_LEASE_NAMESPACE:
+            self._refresh_beat(meta["name"])
 
     def _node_added(self, node: dict) -> None:
         name = node["metadata"]["name"]
@@ -207,7 +216,7 @@ class NodeLifecycleController(Controller):
                     best = max(best, parse_time(c.get("lastHeartbeatTime")) or 0.0)
             self._node_rv[name], self._node_time[name] = rv, best
         best = self._node_time[name]
-        lease = self.leases.get(f"kube-node-lease/{name}")
+        lease = self.leases.get(f"{NODE_LEASE_NAMESPACE}/{name}")
         if lease is not None:
             lrv = (lease.get("metadata") or {}).get("resourceVersion")
             if name not in self._lease_time or self._lease_rv.get(name) != lrv:
