@@ -225,3 +225,40 @@ def test_bytes_only_resources_decode_on_read_and_survive_reopen(tmp_path):
         assert s2.get("pods/ns/p").value["metadata"]["name"] == "p"
         await s2.close()
     run(main())
+
+
+def test_delayed_updates_share_a_commit_and_an_undelayed_write_takes_them_along(tmp_path):
+    """Heartbeats (a delay) wait for company up to their delay; a write without one commits
+    everything queued at once; close commits what is still waiting. All stay durable."""
+    async def main():
+        s = SqliteStore(tmp_path / "db")
+        await s.start()
+        for i in range(4):
+            await s.create(f"leases/ns/l{i}", obj(f"l{i}"))
+        commits = s.stats.commits
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        got = await asyncio.gather(*(s.update(f"leases/ns/l{i}", obj(f"l{i}", spec={"n": 1}), None, delay=0.2)
+                                     for i in range(3)))
+        waited = loop.time() - t0
+        assert s.stats.commits == commits + 1  # one commit for the three
+        assert 0.15 <= waited < 2.0
+        assert sorted(e.mod_rev for e in got) == [5, 6, 7]
+        # An undelayed write does not wait, and carries the delayed ones queued before it.
+        slow = asyncio.ensure_future(s.update("leases/ns/l0", obj("l0", spec={"n": 2}), None, delay=30.0))
+        await asyncio.sleep(0.01)
+        t0 = loop.time()
+        await s.create("pods/ns/p", obj("p"))
+        assert loop.time() - t0 < 1.0
+        assert (await asyncio.wait_for(slow, 1.0)).value["spec"] == {"n": 2}
+        # close() commits a delayed write still waiting.
+        last = asyncio.ensure_future(s.update("leases/ns/l3", obj("l3", spec={"n": 3}), None, delay=30.0))
+        await asyncio.sleep(0.01)
+        await asyncio.wait_for(s.close(), 5.0)
+        assert (await last).value["spec"] == {"n": 3}
+        s2 = SqliteStore(tmp_path / "db")
+        await s2.start()
+        assert s2.get("leases/ns/l3").value["spec"] == {"n": 3}
+        assert s2.get("leases/ns/l0").value["spec"] == {"n": 2}
+        await s2.close()
+    run(main())
