@@ -398,7 +398,8 @@ def rolled_out(n: int):
 class _Profile:
     """A profile of a measured phase: cProfile when EVERYNODE_BENCH_PROFILE names an output
     file; py-spy sampling this process (all threads, no slow-down of the measured code) when
-    EVERYNODE_BENCH_PYSPY does (py-spy's raw collapsed stacks, 100 samples/s)."""
+    EVERYNODE_BENCH_PYSPY does (py-spy's raw collapsed stacks, EVERYNODE_BENCH_PYSPY_RATE
+    samples/s, default 100)."""
 
     def __init__(self) -> None:
         self.path = os.environ.get("EVERYNODE_BENCH_PROFILE")
@@ -416,7 +417,8 @@ class _Profile:
             self.prof.enable()
         if self.pyspy_path:
             self.sampler = subprocess.Popen(
-                ["py-spy", "record", "--pid", str(os.getpid()), "-r", "100", "-f", "raw",
+                ["py-spy", "record", "--pid", str(os.getpid()), "-r",
+                 os.environ.get("EVERYNODE_BENCH_PYSPY_RATE", "100"), "-f", "raw",
                  "-o", self.pyspy_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)  # attached before the phase starts
         return self
