@@ -397,9 +397,9 @@ def rolled_out(n: int):
 
 class _Profile:
     """A profile of a measured phase: cProfile when EVERYNODE_BENCH_PROFILE names an output
-    file; py-spy sampling this process (all threads, no slow-down of the measured code) when
-    EVERYNODE_BENCH_PYSPY does (py-spy's raw collapsed stacks, EVERYNODE_BENCH_PYSPY_RATE
-    samples/s, default 100)."""
+    file; py-spy sampling this process (all threads) when EVERYNODE_BENCH_PYSPY does (py-spy's
+    raw collapsed stacks, EVERYNODE_BENCH_PYSPY_RATE samples/s, default 100: little slow-down
+    at 100/s, about 3x at 1,000/s on this project's 2-core VM)."""
 
     def __init__(self) -> None:
         self.path = os.environ.get("EVERYNODE_BENCH_PROFILE")
