@@ -166,6 +166,7 @@ class Cluster:
                 await self.agents[name].pause()
         self.control = ControlServer(self)
         await self.control.start()
+        gcpolicy.settle()  # the nodes are registered
 
     def start_controllers(self) -> None:
         from everynode.controllers.manager import ControllerManager, Timings

@@ -145,3 +145,14 @@ def test_pace_from_env(env, pace):
 def test_pace_from_env_names_the_variable_on_bad_input(bad):
     with pytest.raises(ValueError, match="EVERYNODE_GC_PACE must be a number of seconds"):
         gcpolicy.pace_from_env({"EVERYNODE_GC_PACE": bad})
+
+
+def test_settle_collects_and_freezes_what_survives(policy):
+    policy.install(sweep_every=3600)
+    gc.collect()
+    before = gc.get_freeze_count()
+    keep = [{"x": [i]} for i in range(1000)]
+    policy.settle()
+    assert gc.get_count()[0] < 50  # the young generation was just collected
+    assert gc.get_freeze_count() >= before + len(keep)
+    del keep

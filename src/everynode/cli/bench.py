@@ -345,6 +345,7 @@ class BenchCluster:
                 await self.cluster.add_agent(cfg)
 
         await asyncio.gather(*(one(name) for name in names))
+        gcpolicy.settle()  # as the cluster does once it registered its nodes at start
         return names
 
     def ds_status(self, name: str) -> dict:
@@ -399,7 +400,9 @@ class _Profile:
     """A profile of a measured phase: cProfile when EVERYNODE_BENCH_PROFILE names an output
     file; py-spy sampling this process (all threads) when EVERYNODE_BENCH_PYSPY does (py-spy's
     raw collapsed stacks, EVERYNODE_BENCH_PYSPY_RATE samples/s, default 100: little slow-down
-    at 100/s, about 3x at 1,000/s on this project's 2-core VM)."""
+    at 100/s, about 3x at 1,000/s on this project's 2-core VM). EVERYNODE_BENCH_PYSPY_GIL=1
+    samples only the thread holding the GIL: on this VM py-spy cannot tell an idle thread
+    (a loop waiting in epoll, a thread blocked on a queue) from a running one, and counts it."""
 
     def __init__(self) -> None:
         self.path = os.environ.get("EVERYNODE_BENCH_PROFILE")
@@ -419,7 +422,8 @@ class _Profile:
             self.sampler = subprocess.Popen(
                 ["py-spy", "record", "--pid", str(os.getpid()), "-r",
                  os.environ.get("EVERYNODE_BENCH_PYSPY_RATE", "100"), "-f", "raw",
-                 "-o", self.pyspy_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 "-o", self.pyspy_path, *(["--gil"] if os.environ.get("EVERYNODE_BENCH_PYSPY_GIL") == "1" else [])],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)  # attached before the phase starts
         return self
 

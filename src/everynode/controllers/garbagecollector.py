@@ -62,22 +62,28 @@ class GarbageCollector(Controller):
 
     def _observe(self, plural: str, old: dict | None, obj: dict) -> None:
         meta = obj["metadata"]
-        key = key_of(obj)
-        if meta["uid"] not in self.uids:  # an object's plural and key never change
-            self.uids[meta["uid"]] = key
-            self.uid_plurals[meta["uid"]] = plural
-        if old is not None:
-            for ref in self._refs(old):
-                self.dependents[ref["uid"]].discard((plural, key))
-        for ref in self._refs(obj):
-            self.dependents[ref["uid"]].add((plural, key))
-            if ref["uid"] not in self.uids:
-                self.queue.add(("dependent", plural, key))
-        finalizers = meta.get("finalizers") or []
-        if meta.get("deletionTimestamp") and ("orphan" in finalizers or "foregroundDeletion" in finalizers):
-            self.queue.add(("owner", plural, key))
+        refs = meta.get("ownerReferences") or []
+        key = None
+        # As upstream's graph builder, an update that keeps the owner references changes
+        # nothing in the graph: most updates (a lease renewal, a pod status) skip the bookkeeping.
+        if old is None or meta["uid"] not in self.uids or self._refs(old) != refs:
+            key = key_of(obj)
+            if meta["uid"] not in self.uids:  # an object's plural and key never change
+                self.uids[meta["uid"]] = key
+                self.uid_plurals[meta["uid"]] = plural
+            if old is not None:
+                for ref in self._refs(old):
+                    self.dependents[ref["uid"]].discard((plural, key))
+            for ref in refs:
+                self.dependents[ref["uid"]].add((plural, key))
+                if ref["uid"] not in self.uids:
+                    self.queue.add(("dependent", plural, key))
+        if meta.get("deletionTimestamp"):
+            finalizers = meta.get("finalizers") or []
+            if "orphan" in finalizers or "foregroundDeletion" in finalizers:
+                self.queue.add(("owner", plural, key or key_of(obj)))
         # A dependent that changed while its owner deletes in the foreground.
-        for ref in self._refs(obj):
+        for ref in refs:
             owner = self._owner(ref["uid"])
             if owner is not None:
                 o = self.infs[owner[0]].get(owner[1])
