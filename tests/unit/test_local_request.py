@@ -53,3 +53,27 @@ def test_read_body_takes_the_local_body_and_keeps_the_size_limit():
     with pytest.raises(ApiError) as exc:
         read(b" " * (decode.MAX_BODY + 1))
     assert exc.value.code == 413
+
+
+def test_the_token_check_remembers_only_the_exact_header_it_accepted(tmp_path):
+    import asyncio
+
+    from everynode.apiserver.app import ApiServer
+    from everynode.storage.sqlite import SqliteStore
+
+    async def go():
+        store = SqliteStore(tmp_path / "db")
+        await store.start()
+        server = ApiServer(store, "secret")
+        good = "Bearer " + "".join(["sec", "ret"])  # a str object of its own
+        try:
+            results = []
+            for auth in (good, good, "Bearer secreT", "Bearer secret ", "Bearer ", "", "Basic secret"):
+                r = LocalRequest("GET", "/api/v1/namespaces", {}, {"Authorization": auth}, b"")
+                results.append((await server.handle(r)).status)
+            return results
+        finally:
+            await store.close()
+
+    # A wrong token after an accepted one is still refused; an equal string passes the full check.
+    assert asyncio.run(go()) == [200, 200, 401, 200, 401, 401, 401]

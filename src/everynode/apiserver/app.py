@@ -91,6 +91,11 @@ def _subresource_methods(subresource: str) -> frozenset[str]:
     return frozenset(allowed[v] for v in verbs if v in allowed)
 
 
+def _is_write(method: str, r: Route) -> bool:
+    """A create (POST to a collection), update (PUT) or patch (PATCH) of a named object."""
+    return (method == "POST" and r.name is None) or (method in ("PUT", "PATCH") and r.name is not None)
+
+
 def _not_allowed() -> ApiError:
     return errors.method_not_allowed("the server does not allow this method on the requested resource")
 
@@ -157,14 +162,25 @@ class ApiServer:
             if k.kind == "Namespace":
                 self.resources.namespace_kind = k
         self._token_bytes = self.token.encode()
+        # The header string last accepted. In-process clients send the same str object with
+        # every request (thousands a second), so an identity test settles them; any other
+        # string, equal or not, goes through the constant-time comparison.
+        self._accepted: str | None = None
 
     # ------------------------------------------------------------------ app
 
     def _authenticated(self, request: web.Request) -> bool:
-        auth = request.headers.get("Authorization", "")
+        return self._token_ok(request.headers.get("Authorization", ""))
+
+    def _token_ok(self, auth: str) -> bool:
+        if auth is self._accepted:
+            return True
         if not auth.startswith("Bearer "):
             return False
-        return hmac.compare_digest(auth[7:].strip().encode(), self._token_bytes)
+        if hmac.compare_digest(auth[7:].strip().encode(), self._token_bytes):
+            self._accepted = auth
+            return True
+        return False
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
@@ -297,25 +313,10 @@ class ApiServer:
                 return _render(entry.raw, neg)
             return self._list(request, kind, r, neg)
         opts = self._write_options(request)
-        if method == "POST" and r.name is None:
-            body = decode.parse(await decode.read_body(request), request.headers.get("Content-Type"))
-            obj, warnings = await self.resources.create(kind, r.namespace, body, opts, owned=True)
-            return self._object_response(obj, kind, neg, 201, warnings)
-        if method == "PUT" and r.name is not None:
-            body = decode.parse(await decode.read_body(request), request.headers.get("Content-Type"))
-            if r.subresource == "finalize" and kind.kind == "Namespace":
-                obj, warnings = await self.resources.update(kind, None, r.name, body, opts, "finalize",
-                                                            owned=True)
-            else:
-                obj, warnings = await self.resources.update(kind, r.namespace, r.name, body, opts,
-                                                            r.subresource, owned=True)
-            return self._object_response(obj, kind, neg, 200, warnings)
-        if method == "PATCH" and r.name is not None:
-            raw = await decode.read_body(request)
-            ct = decode.media_type(request.headers.get("Content-Type"))
-            obj, warnings = await self.resources.patch(kind, r.namespace, r.name, ct, raw, opts,
-                                                       r.subresource)
-            return self._object_response(obj, kind, neg, 200, warnings)
+        if _is_write(method, r):
+            obj, status, warnings = await self._write(kind, r, method, opts, request.headers.get("Content-Type"),
+                                                      await decode.read_body(request))
+            return self._object_response(obj, kind, neg, status, warnings)
         if method == "DELETE":
             options = await self._delete_options(request, opts)
             if r.name is not None:
@@ -345,6 +346,62 @@ class ApiServer:
             raise _not_allowed()
         if method == "POST" and r.name is not None:
             raise _not_allowed()
+
+    async def _write(self, kind: Kind, r: Route, method: str, opts: WriteOptions, content_type: str | None,
+                     raw: bytes) -> tuple[dict, int, list[str]]:
+        """A create (POST), update (PUT) or patch (PATCH, ``_is_write``): the object stored (or
+        that would be, on a dry run), the status code and the warnings. For HTTP requests and
+        in-process calls (``local_call``) alike."""
+        if method == "POST":
+            body = decode.parse(raw, content_type)
+            obj, warnings = await self.resources.create(kind, r.namespace, body, opts, owned=True)
+            return obj, 201, warnings
+        if method == "PUT":
+            body = decode.parse(raw, content_type)
+            if r.subresource == "finalize" and kind.kind == "Namespace":
+                obj, warnings = await self.resources.update(kind, None, r.name, body, opts, "finalize", owned=True)
+            else:
+                obj, warnings = await self.resources.update(kind, r.namespace, r.name, body, opts, r.subresource,
+                                                            owned=True)
+            return obj, 200, warnings
+        obj, warnings = await self.resources.patch(kind, r.namespace, r.name, decode.media_type(content_type),
+                                                   raw, opts, r.subresource)
+        return obj, 200, warnings
+
+    async def local_call(self, auth: str, method: str, gv: str, rest: list[str], content_type: str | None,
+                         raw: bytes) -> bytes | None:
+        """An embedded component's get, create, update or patch, without emulating HTTP (no
+        request object, path to parse or response to build: a third of a lease renewal's CPU).
+        The same token check, route, method check, decoding, admission, validation and storage
+        as ``handle`` (``_route``, ``_check_method``, ``_write``); the answer is the JSON body
+        ``handle`` would send. Raises the ApiError ``handle`` would answer as a Status. None when
+        the call needs the full handler (a subresource with a handler of its own, a pod binding
+        or eviction, an extra API group): the caller then makes the request."""
+        try:
+            if not self._token_ok(auth):
+                raise errors.unauthorized()
+            if self.extra_routes or gv in self.extra_apis:
+                return None
+            r = self._route(gv, rest)
+            kind = r.kind
+            assert kind is not None
+            if r.watch or (r.subresource and (kind.plural, r.subresource) in self.sub_handlers) or \
+                    (r.subresource in ("binding", "eviction") and method == "POST"):
+                return None
+            self._check_method(kind, r, method)
+            if method == "GET" and r.name is not None:
+                return self.resources.get(kind, r.namespace, r.name).raw
+            if not _is_write(method, r):
+                return None
+            if len(raw) > decode.MAX_BODY:
+                raise errors.too_large()
+            obj, _, _ = await self._write(kind, r, method, _DEFAULT_WRITE_OPTIONS, content_type, raw)
+            return self._stored_json(kind, obj) or orjson.dumps(obj)
+        except (ApiError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a bug: answered as handle answers it
+            log.exception("internal error serving %s %s", method, "/".join([gv, *rest]))
+            raise errors.internal(str(exc)) from None
 
     def _object_response(self, obj: dict, kind: Kind, neg: Negotiated, status: int,
                          warnings: list[str]) -> web.Response:
