@@ -7,9 +7,12 @@ of a 1,000-node DaemonSet creation. ``LocalClient`` hands the very same
 request (method, path, query, headers, JSON body bytes) to the API server's
 request handler instead: authentication, routing, decoding, admission,
 validation, storage and watch notification are exactly those of an HTTP
-request, and the answer is the same status and body bytes. Watches read
-the same stream of JSON lines the HTTP handler writes (``watch_stream``);
-streaming subresources (logs, exec, metrics) still go over HTTP.
+request, and the answer is the same status and body bytes. The verbs called
+thousands of times a second (get, create, replace, patch) skip even the
+request object: ``ApiServer.local_call`` takes the route's parts and the body
+bytes and runs the same checks and the same write (``ApiServer._write``).
+Watches read the store's events as objects (``local_watch``); streaming
+subresources (logs, exec, metrics) still go over HTTP.
 """
 
 from __future__ import annotations
@@ -127,15 +130,16 @@ class LocalClient(Client):
         if sub:
             rest.append(sub)
         data = b"" if body is None else body if isinstance(body, bytes) else orjson.dumps(body)
+        self.requests += 1
         try:
             raw = await self.server.local_call(self._auth, method, _GROUP_VERSION[prefix], rest,
                                                content_type if body is not None else None, data)
         except ApiError as exc:  # as the request's Status answer would be read
             raise _api_error(exc.code, orjson.dumps(exc.status())) from None
-        if raw is None:  # needs the full handler
+        if raw is None:  # needs the full handler (which counts the request)
+            self.requests -= 1
             return await self.request(method, path_for(plural, ns, name, sub), body, content_type=content_type,
                                       result=result)
-        self.requests += 1
         return orjson.loads(raw) if raw and result else None
 
     async def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
