@@ -294,6 +294,13 @@ class SchedulingQueue:
 
 # ----------------------------------------------------------------- scheduler
 
+def _bound_version(assumed: Obj, bound: Obj) -> bool:
+    """``bound`` is ``assumed`` with spec.nodeName set, as far as the spec goes."""
+    spec, assumed_spec = _d(bound.get("spec")), _d(assumed.get("spec"))
+    return len(spec) - ("nodeName" not in assumed_spec) == len(assumed_spec) and \
+        all(k in assumed_spec and v == assumed_spec[k] for k, v in spec.items() if k != "nodeName")
+
+
 class Scheduler(Controller):
     name = SCHEDULER_NAME
     workers = 1
@@ -449,6 +456,13 @@ class Scheduler(Controller):
                 self.cache[node].pods[uid].pod = pod  # same requests: keep aggregates, refresh object
                 return
             previous = self.cache[counted].pods.get(uid) if counted in self.cache else None
+            if counted == node and uid in self.assumed and previous is not None and \
+                    _bound_version(previous.pod, pod):
+                # Our binding came back (upstream's cache confirms the assumed pod): what the
+                # scheduler computed of the pod is unchanged, only the object is the bound one.
+                previous.pod = pod
+                self.assumed.discard(uid)
+                return
             pi = self._pod_info(pod)
             self._count(pi, node)
             self.assumed.discard(uid)
