@@ -371,12 +371,13 @@ class ApiServer:
     async def local_call(self, auth: str, method: str, gv: str, rest: list[str], content_type: str | None,
                          raw: bytes) -> bytes | None:
         """An embedded component's get, create, update or patch, without emulating HTTP (no
-        request object, path to parse or response to build: a third of a lease renewal's CPU).
-        The same token check, route, method check, decoding, admission, validation and storage
-        as ``handle`` (``_route``, ``_check_method``, ``_write``); the answer is the JSON body
-        ``handle`` would send. Raises the ApiError ``handle`` would answer as a Status. None when
-        the call needs the full handler (a subresource with a handler of its own, a pod binding
-        or eviction, an extra API group): the caller then makes the request."""
+        request object, path to parse or response to build: a fifth to a third of a lease
+        renewal's CPU). The same token check, route, method check, decoding, admission,
+        validation and storage as ``handle`` (``_route``, ``_check_method``, ``_write``); the
+        answer is the JSON body ``handle`` would send. Raises the ApiError ``handle`` would
+        answer as a Status. None when the call needs the full handler (a subresource with a
+        handler of its own, a pod binding or eviction, an extra API group): the caller then
+        makes the request."""
         try:
             if not self._token_ok(auth):
                 raise errors.unauthorized()

@@ -24,15 +24,13 @@ import orjson
 from aiohttp import web
 
 from everynode.api.errors import ApiError
-from everynode.client.rest import RESOURCES, Client, Config, Obj, _api_error, path_for
+from everynode.client.rest import PATCH_TYPES, RESOURCES, Client, Config, Obj, _api_error, path_for
 
 # Paths that stream or are answered outside the REST layer keep using HTTP.
 _HTTP_ONLY = ("/log", "/exec", "/attach", "/portforward", "/proxy", "metrics.k8s.io")
 _STREAMING = frozenset(("log", "exec", "attach", "portforward", "proxy"))
 # A path prefix of RESOURCES -> the group/version the API server routes it by.
 _GROUP_VERSION = {prefix: prefix.split("/", 2)[2] for prefix, _ in RESOURCES.values()}
-_PATCH_TYPES = {"strategic": "application/strategic-merge-patch+json",
-                "merge": "application/merge-patch+json", "json": "application/json-patch+json"}
 
 
 class _Body:
@@ -116,7 +114,7 @@ class LocalClient(Client):
     async def patch(self, plural: str, name: str, patch: Any, namespace: str | None = None,
                     patch_type: str = "strategic", subresource: str | None = None) -> Obj:
         return await self._call("PATCH", plural, namespace, name, subresource, patch,
-                                content_type=_PATCH_TYPES[patch_type])
+                                content_type=PATCH_TYPES[patch_type])
 
     async def _call(self, method: str, plural: str, ns: str | None, name: str | None, sub: str | None,
                     body: Any, content_type: str = "application/json", result: bool = True) -> Any:

@@ -40,6 +40,11 @@ RESOURCES: dict[str, tuple[str, bool]] = {
 }
 
 
+# Client.patch's patch_type -> the request's content type.
+PATCH_TYPES = {"strategic": "application/strategic-merge-patch+json",
+               "merge": "application/merge-patch+json", "json": "application/json-patch+json"}
+
+
 @dataclass
 class Config:
     server: str
@@ -178,11 +183,8 @@ class Client:
 
     async def patch(self, plural: str, name: str, patch: Any, namespace: str | None = None,
                     patch_type: str = "strategic", subresource: str | None = None) -> Obj:
-        ct = {"strategic": "application/strategic-merge-patch+json",
-              "merge": "application/merge-patch+json",
-              "json": "application/json-patch+json"}[patch_type]
         return await self.request("PATCH", path_for(plural, namespace, name, subresource), patch,
-                                  content_type=ct)
+                                  content_type=PATCH_TYPES[patch_type])
 
     async def delete(self, plural: str, name: str, namespace: str | None = None,
                      options: Obj | None = None) -> Obj:
