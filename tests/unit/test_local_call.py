@@ -75,7 +75,8 @@ def test_create_replace_patch_get_answer_as_requests(tmp_path):
     assert out["patch"][0]["spec"]["leaseDurationSeconds"] == 7
 
 
-@pytest.mark.parametrize("case", ["missing", "conflict", "invalid", "namespace", "empty", "method"])
+@pytest.mark.parametrize("case", ["missing", "conflict", "invalid", "namespace", "empty", "method", "large",
+                                  "not-json"])
 def test_errors_are_the_requests_errors(tmp_path, case):
     async def body(server, c):
         await c.create("leases", lease("x"))
@@ -97,6 +98,13 @@ def test_errors_are_the_requests_errors(tmp_path, case):
         if case == "empty":
             return await both(c, lambda: c._call("PUT", "leases", "default", "x", None, None),
                               lambda: c.request("PUT", path_for("leases", "default", "x")))
+        if case == "large":
+            big = lease("x", holderIdentity="h" * (3 * 1024 * 1024))
+            return await both(c, lambda: c.create("leases", big),
+                              lambda: c.request("POST", path_for("leases", "default"), big))
+        if case == "not-json":
+            return await both(c, lambda: c._call("PUT", "leases", "default", "x", None, b"{nope"),
+                              lambda: c.request("PUT", path_for("leases", "default", "x"), b"{nope"))
         # a patch of a collection: not allowed
         return await both(c, lambda: c._call("PATCH", "leases", "default", None, None, {"a": 1}),
                           lambda: c.request("PATCH", path_for("leases", "default"), {"a": 1}))
