@@ -27,8 +27,8 @@ from everynode.api.errors import ApiError
 from everynode.client.rest import PATCH_TYPES, RESOURCES, Client, Config, Obj, _api_error, path_for
 
 # Paths that stream or are answered outside the REST layer keep using HTTP.
-_HTTP_ONLY = ("/log", "/exec", "/attach", "/portforward", "/proxy", "metrics.k8s.io")
-_STREAMING = frozenset(("log", "exec", "attach", "portforward", "proxy"))
+_STREAMING = frozenset(("log", "exec", "attach", "portforward", "proxy"))  # subresources
+_HTTP_ONLY = (*(f"/{s}" for s in sorted(_STREAMING)), "metrics.k8s.io")
 # A path prefix of RESOURCES -> the group/version the API server routes it by.
 _GROUP_VERSION = {prefix: prefix.split("/", 2)[2] for prefix, _ in RESOURCES.values()}
 
