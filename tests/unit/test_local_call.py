@@ -123,16 +123,61 @@ def test_a_wrong_token_is_refused(tmp_path):
     assert typed[0] == 401 and typed == requested
 
 
-def test_subresources_with_handlers_of_their_own_go_through_the_full_handler(tmp_path):
-    async def body(server, c):
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
-               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
-        await c.create("pods", pod)
-        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"},
-                   "target": {"apiVersion": "v1", "kind": "Node", "name": "n1"}}
-        assert await server.local_call(c._auth, "POST", "v1", ["namespaces", "default", "pods", "p", "binding"],
-                                       "application/json", orjson.dumps(binding)) is None
-        await c.post_subresource("pods", "p", "default", "binding", binding)
-        return (await c.get("pods", "p", "default"))["spec"]["nodeName"]
+def _pod(name):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
 
-    assert run(tmp_path, body) == "n1"
+
+def _binding(name, node="n1"):
+    return {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+
+
+@pytest.mark.parametrize("case", ["bind", "bind-twice", "bind-missing", "bind-not-object", "bind-large",
+                                  "evict", "evict-missing"])
+def test_pod_binding_and_eviction_answer_as_requests(tmp_path, case):
+    """POST pods/<name>/binding and /eviction: the typed call and the request, each on a fresh
+    server, give the same answer or the same Status and leave the pod alike."""
+    def scenario(typed):
+        async def body(server, c):
+            await c.create("pods", _pod("a"))
+            sub = "eviction" if case.startswith("evict") else "binding"
+            name = "gone" if case.endswith("missing") else "a"
+            payload = _binding(name)
+            if case.startswith("evict"):
+                payload = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name}}
+            if case == "bind-not-object":
+                payload = b"[1]"
+            if case == "bind-large":
+                payload = _binding(name, "n" * (3 * 1024 * 1024))
+            if case == "bind-twice":
+                await c.request("POST", path_for("pods", "default", "a", "binding"), _binding("a", "n0"))
+            if typed:
+                # the typed call must not fall back to the request
+                c.request = None
+                call = c.post_subresource("pods", name, "default", sub, payload)
+            else:
+                call = c.request("POST", path_for("pods", "default", name, sub), payload)
+            try:
+                out = await call
+            except ApiError as exc:
+                out = (exc.code, exc.reason, exc.message, exc.details)
+            try:
+                p = server.store.get("pods/default/a").value
+                pod = (p["spec"].get("nodeName"), bool(p["metadata"].get("deletionTimestamp")))
+            except AttributeError:
+                pod = None
+            return out, pod
+        d = tmp_path / ("typed" if typed else "request")
+        d.mkdir()
+        return run(d, body)
+
+    typed, requested = scenario(True), scenario(False)
+    assert typed == requested
+    answer, pod = typed
+    if case == "bind":
+        assert answer["status"] == "Success" and pod == ("n1", False)
+    elif case == "evict":
+        assert answer["status"] == "Success" and pod in (None, (None, True))
+    else:
+        assert isinstance(answer, tuple) and answer[0] >= 400

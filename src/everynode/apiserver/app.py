@@ -35,6 +35,17 @@ log = logging.getLogger("everynode.apiserver")
 
 JSON = "application/json"
 BOOKMARK_INTERVAL = 60.0
+BOOKMARK_BEFORE_DEADLINE = 2.0
+
+
+def next_bookmark(now: float, deadline: float) -> float:
+    """When a watch stream sends its next bookmark: a minute from ``now``, or, when sooner, 2 s
+    before the stream's deadline (upstream's cache watcher does both). The one before the
+    deadline lets the client resume from a fresh resourceVersion: resumed from a bookmark up to
+    a minute old, it fell outside the store's history (50,000 events, under a minute of lease
+    renewals at 10,000 nodes) and relisted everything, every watch timeout."""
+    pre = deadline - BOOKMARK_BEFORE_DEADLINE
+    return pre if now < pre < now + BOOKMARK_INTERVAL else now + BOOKMARK_INTERVAL
 EVENT_TTL = 3600.0
 EXPIRY_CHUNK = 5000
 
@@ -375,9 +386,9 @@ class ApiServer:
         renewal's CPU). The same token check, route, method check, decoding, admission,
         validation and storage as ``handle`` (``_route``, ``_check_method``, ``_write``); the
         answer is the JSON body ``handle`` would send. Raises the ApiError ``handle`` would
-        answer as a Status. None when the call needs the full handler (a subresource with a
-        handler of its own, a pod binding or eviction, an extra API group): the caller then
-        makes the request."""
+        answer as a Status. A pod binding or eviction runs ``_pod_post`` as the request does.
+        None when the call needs the full handler (a subresource with a handler of its own, a
+        watch, a list, a delete, an extra API group): the caller then makes the request."""
         try:
             if not self._token_ok(auth):
                 raise errors.unauthorized()
@@ -386,9 +397,12 @@ class ApiServer:
             r = self._route(gv, rest)
             kind = r.kind
             assert kind is not None
-            if r.watch or (r.subresource and (kind.plural, r.subresource) in self.sub_handlers) or \
-                    (r.subresource in ("binding", "eviction") and method == "POST"):
+            if r.watch or (r.subresource and (kind.plural, r.subresource) in self.sub_handlers):
                 return None
+            if r.subresource in ("binding", "eviction") and method == "POST":
+                if len(raw) > decode.MAX_BODY:
+                    raise errors.too_large()
+                return orjson.dumps(await self._pod_post(kind, r, raw, content_type, _DEFAULT_WRITE_OPTIONS, []))
             self._check_method(kind, r, method)
             if method == "GET" and r.name is not None:
                 return self.resources.get(kind, r.namespace, r.name).raw
@@ -587,13 +601,13 @@ class ApiServer:
                 if first:
                     yield first if as_objects else b"".join(first)
                 deadline = time.monotonic() + timeout
-                next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+                bookmark_at = next_bookmark(time.monotonic(), deadline)
                 last_rev = start_rev
                 while True:
                     now = time.monotonic()
                     if now >= deadline or self.stopping.is_set():
                         break
-                    wait = min(deadline, next_bookmark) - now
+                    wait = min(deadline, bookmark_at) - now
                     batch = await watch.poll(min(wait, 5.0))
                     if batch is None:
                         break
@@ -603,9 +617,9 @@ class ApiServer:
                         line = self._event_line(kind, flt, ev, encode)
                         if line:
                             out.append(line)
-                    if bookmarks and time.monotonic() >= next_bookmark:
+                    if bookmarks and time.monotonic() >= bookmark_at:
                         out.append(self._bookmark(kind, max(last_rev, self.store.revision), as_object=as_objects))
-                        next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+                        bookmark_at = next_bookmark(time.monotonic(), deadline)
                     if out:
                         yield out if as_objects else b"".join(out)
             finally:
@@ -667,26 +681,29 @@ class ApiServer:
     # ---------------------------------------------------- pods/binding, eviction
 
     async def _pod_subresource_post(self, request: web.Request, kind: Kind, r: Route) -> web.Response:
-        body = decode.parse(await decode.read_body(request), request.headers.get("Content-Type"))
+        status = await self._pod_post(kind, r, await decode.read_body(request), request.headers.get("Content-Type"),
+                                      self._write_options(request), request.query.getall("dryRun", []))
+        return _json_response(status, 201)
+
+    async def _pod_post(self, kind: Kind, r: Route, raw: bytes, content_type: str | None, opts: WriteOptions,
+                        dry_run: list[str]) -> dict:
+        """POST pods/<name>/binding or /eviction, for the request and ``local_call``: the Status."""
+        body = decode.parse(raw, content_type)
         if not isinstance(body, dict):
             raise errors.bad_request("the body must be a JSON object")
         assert r.name is not None
-        if r.subresource == "binding":
-            if not (body.get("metadata") or {}).get("name"):
-                body.setdefault("metadata", {})["name"] = r.name
-            await self.resources.bind(kind, r.namespace, r.name, body, self._write_options(request))
-            return _json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                                   "status": "Success", "code": 201}, 201)
-        # eviction: no PodDisruptionBudgets are served, so an eviction is a checked delete.
-        from everynode.api.kinds import pod as podkind
-
         if not (body.get("metadata") or {}).get("name"):
             body.setdefault("metadata", {})["name"] = r.name
-        current = self.resources.get(kind, r.namespace, r.name).value
-        options = podkind.eviction_delete_options(body, r.name, current, request.query.getall("dryRun", []))
-        await self.resources.delete(kind, r.namespace, r.name, options)
-        return _json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                               "status": "Success", "code": 201}, 201)
+        if r.subresource == "binding":
+            await self.resources.bind(kind, r.namespace, r.name, body, opts)
+        else:
+            # eviction: no PodDisruptionBudgets are served, so an eviction is a checked delete.
+            from everynode.api.kinds import pod as podkind
+
+            current = self.resources.get(kind, r.namespace, r.name).value
+            options = podkind.eviction_delete_options(body, r.name, current, dry_run)
+            await self.resources.delete(kind, r.namespace, r.name, options)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
     # --------------------------------------------------------------- bootstrap
 

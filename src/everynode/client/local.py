@@ -116,6 +116,10 @@ class LocalClient(Client):
         return await self._call("PATCH", plural, namespace, name, subresource, patch,
                                 content_type=PATCH_TYPES[patch_type])
 
+    async def post_subresource(self, plural: str, name: str, namespace: str | None, subresource: str,
+                               body: Obj) -> Obj:
+        return await self._call("POST", plural, namespace, name, subresource, body)
+
     async def _call(self, method: str, plural: str, ns: str | None, name: str | None, sub: str | None,
                     body: Any, content_type: str = "application/json", result: bool = True) -> Any:
         prefix, namespaced = RESOURCES[plural]

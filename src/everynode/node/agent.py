@@ -536,7 +536,7 @@ class NodeAgent:
     # ------------------------------------------------ what workers ask for
 
     def pod_dir(self, uid: str) -> Path:
-        return self.node_dir / "pods" / uid
+        return self.node_dir.joinpath("pods", uid)
 
     def allocatable(self) -> dict[str, str]:
         return dict(self.config.capacity)
