@@ -10,7 +10,7 @@ still, compare medians of several runs.
 
 Prints a table and writes a JSON report (default bench/results/lease_update.json).
 Usage: python bench/lease_update.py [--leases 300] [--rounds 20] [--repeat 5]
-       [--path local|handle] [--profile tottime|cumulative]
+       [--path local|agent|handle] [--profile tottime|cumulative]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
+import orjson  # noqa: E402
 import uvloop  # noqa: E402
 
 from everynode.apiserver.app import ApiServer  # noqa: E402
@@ -55,15 +56,22 @@ async def run(args: argparse.Namespace) -> dict:
         client = LocalClient(Config(server="https://127.0.0.1:1", token="t"), server)
         latest = [await client.create("leases", lease(i), NS) for i in range(args.leases)]
 
+        kept = [orjson.dumps(x) for x in latest]
+
         async def renew(i: int) -> None:
+            if args.path == "agent":
+                # NodeAgent.renew_lease: the last lease kept as JSON, the answer kept undecoded
+                cur = orjson.loads(kept[i])
+                cur["spec"] = {**cur["spec"], "holderIdentity": cur["metadata"]["name"],
+                               "leaseDurationSeconds": 40, "renewTime": now_micro()}
+                kept[i] = await client.replace("leases", cur, as_bytes=True)
+                return
             cur = latest[i]
             cur["spec"] = {**cur["spec"], "holderIdentity": cur["metadata"]["name"],
                            "leaseDurationSeconds": 40, "renewTime": now_micro()}
             if args.path == "local":
                 latest[i] = await client.replace("leases", cur)
             else:
-                import orjson
-
                 from everynode.client.local import LocalRequest
 
                 meta = cur["metadata"]
@@ -104,8 +112,9 @@ def main() -> None:
     p.add_argument("--leases", type=int, default=300, help="leases (nodes) renewed concurrently")
     p.add_argument("--rounds", type=int, default=20, help="renewals of every lease per measured block")
     p.add_argument("--repeat", type=int, default=5, help="measured blocks (the median is reported)")
-    p.add_argument("--path", choices=("local", "handle"), default="local",
-                   help="LocalClient.replace (as node agents) or ApiServer.handle directly")
+    p.add_argument("--path", choices=("local", "agent", "handle"), default="local",
+                   help="LocalClient.replace of a decoded lease, the node agent's way (the last lease "
+                        "kept as JSON bytes, the answer undecoded), or ApiServer.handle directly")
     p.add_argument("--profile", choices=("tottime", "cumulative"), help="print a cProfile of the blocks")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "lease_update.json"))
     args = p.parse_args()

@@ -181,3 +181,15 @@ def test_pod_binding_and_eviction_answer_as_requests(tmp_path, case):
         assert answer["status"] == "Success" and pod in (None, (None, True))
     else:
         assert isinstance(answer, tuple) and answer[0] >= 400
+
+
+def test_as_bytes_answers_the_servers_json_undecoded(tmp_path):
+    async def body(server, c):
+        created = await c.create("leases", lease("a"))
+        typed = await c.replace("leases", created, as_bytes=True)
+        requested = await c.request("PUT", path_for("leases", "default", "a"), orjson.loads(typed), as_bytes=True)
+        return typed, requested, server.store.get("leases.coordination.k8s.io/default/a").raw
+
+    typed, requested, stored = run(tmp_path, body)
+    assert isinstance(typed, bytes) and orjson.loads(typed)["metadata"]["name"] == "a"
+    assert requested == stored  # the unchanged object: the stored JSON as it is

@@ -70,3 +70,53 @@ def test_a_finished_renewal_lets_its_task_go_and_books_the_next(fail):
     r = asyncio.run(go())
     assert r.renewed == 1
     assert r._status_wanted.is_set()  # first renewal (and a failed one) ask for a status post
+
+
+def test_renewals_update_the_last_lease_written_and_keep_the_servers_json(tmp_path):
+    """Through the in-process client and a real API server: the first renewal creates the
+    lease, the next ones update the last lease written (a label someone added is kept, as the
+    kubelet's copy of the latest lease keeps it) and keep the server's own JSON answer; after
+    a conflicting write by someone else, one renewal falls back to get-and-update."""
+    import orjson
+
+    from everynode.apiserver.app import ApiServer
+    from everynode.client.local import LocalClient
+    from everynode.client.rest import Config
+    from everynode.storage.sqlite import SqliteStore
+
+    class _Agent:
+        def __init__(self, client):
+            self.config = type("C", (), {"name": "n1"})()
+            self.client = client
+            self._latest_lease = None
+
+        _lease = agent.NodeAgent._lease
+        renew_lease = agent.NodeAgent.renew_lease
+
+    async def go():
+        store = SqliteStore(tmp_path / "db")
+        await store.start()
+        server = ApiServer(store, "t")
+        await server.bootstrap()
+        client = LocalClient(Config(server="https://127.0.0.1:1", token="t"), server)
+        try:
+            await client.create("nodes", {"metadata": {"name": "n1"}})
+            a = _Agent(client)
+            await a.renew_lease()  # created
+            stored = lambda: store.get("leases.coordination.k8s.io/kube-node-lease/n1")  # noqa: E731
+            assert a._latest_lease == stored().raw
+            lease = orjson.loads(a._latest_lease)
+            lease["metadata"]["labels"] = {"team": "a"}
+            await client.replace("leases", lease)  # someone else's write: the agent's copy is stale
+            await a.renew_lease()  # conflict, then get-and-update
+            await a.renew_lease()  # from the last lease written
+            kept = orjson.loads(stored().raw)
+            assert a._latest_lease == stored().raw
+            return kept
+        finally:
+            await store.close()
+
+    kept = asyncio.run(go())
+    assert kept["metadata"]["labels"] == {"team": "a"}
+    assert kept["spec"]["holderIdentity"] == "n1" and kept["spec"]["leaseDurationSeconds"] == agent.LEASE_DURATION
+    assert kept["metadata"]["ownerReferences"][0]["name"] == "n1"

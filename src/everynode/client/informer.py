@@ -104,13 +104,16 @@ class Informer:
         return old
 
     def _dispatch(self, kind: str, obj: Obj, old: Obj | None = None) -> None:
-        handlers = {"add": self.on_add, "update": self.on_update, "delete": self.on_delete}[kind]
-        for h in handlers:
-            try:
-                if kind == "update":
+        if kind == "update":
+            for h in self.on_update:
+                try:
                     h(old, obj)
-                else:
-                    h(obj)
+                except Exception:
+                    log.exception("%s informer: update handler failed", self.plural)
+            return
+        for h in self.on_add if kind == "add" else self.on_delete:
+            try:
+                h(obj)
             except Exception:
                 log.exception("%s informer: %s handler failed", self.plural, kind)
 

@@ -107,9 +107,10 @@ class LocalClient(Client):
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
         return await self._call("POST", plural, ns, None, None, obj, result=result)
 
-    async def replace(self, plural: str, obj: Obj, subresource: str | None = None) -> Obj:
+    async def replace(self, plural: str, obj: Obj, subresource: str | None = None, as_bytes: bool = False) -> Any:
         meta = obj["metadata"]
-        return await self._call("PUT", plural, meta.get("namespace"), meta["name"], subresource, obj)
+        return await self._call("PUT", plural, meta.get("namespace"), meta["name"], subresource, obj,
+                                as_bytes=as_bytes)
 
     async def patch(self, plural: str, name: str, patch: Any, namespace: str | None = None,
                     patch_type: str = "strategic", subresource: str | None = None) -> Obj:
@@ -121,11 +122,12 @@ class LocalClient(Client):
         return await self._call("POST", plural, namespace, name, subresource, body)
 
     async def _call(self, method: str, plural: str, ns: str | None, name: str | None, sub: str | None,
-                    body: Any, content_type: str = "application/json", result: bool = True) -> Any:
+                    body: Any, content_type: str = "application/json", result: bool = True,
+                    as_bytes: bool = False) -> Any:
         prefix, namespaced = RESOURCES[plural]
         if sub in _STREAMING:
             return await self.request(method, path_for(plural, ns, name, sub), body, content_type=content_type,
-                                      result=result)
+                                      result=result, as_bytes=as_bytes)
         rest = ["namespaces", ns, plural] if namespaced and ns else [plural]  # as path_for's path
         if name:
             rest.append(name)
@@ -141,14 +143,16 @@ class LocalClient(Client):
         if raw is None:  # needs the full handler (which counts the request)
             self.requests -= 1
             return await self.request(method, path_for(plural, ns, name, sub), body, content_type=content_type,
-                                      result=result)
+                                      result=result, as_bytes=as_bytes)
+        if as_bytes:
+            return raw
         return orjson.loads(raw) if raw and result else None
 
     async def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
                       content_type: str = "application/json", timeout: float | None = 60,
-                      result: bool = True) -> Any:
+                      result: bool = True, as_bytes: bool = False) -> Any:
         if any(s in path for s in _HTTP_ONLY) or (params and params.get("watch")):
-            return await super().request(method, path, body, params, content_type, timeout, result)
+            return await super().request(method, path, body, params, content_type, timeout, result, as_bytes)
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         headers = _Headers.lowered(self._local_headers)
         data = b""
@@ -165,6 +169,8 @@ class LocalClient(Client):
             raw = bytes(raw._value) if hasattr(raw, "_value") else b""
         if resp.status >= 400:
             raise _api_error(resp.status, raw)
+        if as_bytes:
+            return raw
         return orjson.loads(raw) if raw and result else None
 
 

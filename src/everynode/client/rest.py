@@ -147,8 +147,9 @@ class Client:
 
     async def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
                       content_type: str = "application/json", timeout: float | None = 60,
-                      result: bool = True) -> Any:
-        """The decoded answer; None when ``result`` is False (the caller only needs success)."""
+                      result: bool = True, as_bytes: bool = False) -> Any:
+        """The decoded answer; None when ``result`` is False (the caller only needs success);
+        the answer's JSON bytes, undecoded, with ``as_bytes``."""
         url = self.config.server + path
         if params:
             url += "?" + urlencode({k: v for k, v in params.items() if v is not None})
@@ -163,6 +164,8 @@ class Client:
             raw = await resp.read()
             if resp.status >= 400:
                 raise _api_error(resp.status, raw)
+            if as_bytes:
+                return raw
             return orjson.loads(raw) if raw and result else None
 
     # convenience verbs ---------------------------------------------------------
@@ -177,9 +180,11 @@ class Client:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
         return await self.request("POST", path_for(plural, ns), obj, result=result)
 
-    async def replace(self, plural: str, obj: Obj, subresource: str | None = None) -> Obj:
+    async def replace(self, plural: str, obj: Obj, subresource: str | None = None, as_bytes: bool = False) -> Any:
+        """The object stored (its JSON bytes with ``as_bytes``)."""
         meta = obj["metadata"]
-        return await self.request("PUT", path_for(plural, meta.get("namespace"), meta["name"], subresource), obj)
+        return await self.request("PUT", path_for(plural, meta.get("namespace"), meta["name"], subresource), obj,
+                                  as_bytes=as_bytes)
 
     async def patch(self, plural: str, name: str, patch: Any, namespace: str | None = None,
                     patch_type: str = "strategic", subresource: str | None = None) -> Obj:

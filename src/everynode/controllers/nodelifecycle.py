@@ -144,7 +144,7 @@ class NodeLifecycleController(Controller):
         self.nodes.on_update.append(lambda old, new: self._refresh_beat(new["metadata"]["name"]))
         for handlers in (self.leases.on_add, self.leases.on_delete):
             handlers.append(self._lease_changed)
-        self.leases.on_update.append(lambda old, new: self._lease_changed(new))
+        self.leases.on_update.append(lambda old, new: self._lease_renewed(new))
         self.nodes.on_delete.append(self._forget)
         self.nodes.on_add.append(self._node_added)
         self.nodes.on_update.append(lambda o, n: self.queue.add(("node", n["metadata"]["name"])))
@@ -155,6 +155,19 @@ class NodeLifecycleController(Controller):
         meta = lease["metadata"]
         if meta.get("namespace") == NODE_LEASE_NAMESPACE:
             self._refresh_beat(meta["name"])
+
+    def _lease_renewed(self, lease: dict) -> None:
+        """A lease update (1,000 a second at 10,000 nodes): the node's part of its heartbeat is
+        kept current by the node handlers, so only the renewal time is parsed here."""
+        meta = lease["metadata"]
+        name = meta["name"]
+        node_time = self._node_time.get(name)
+        if meta.get("namespace") != NODE_LEASE_NAMESPACE or node_time is None or name not in self._beats:
+            self._lease_changed(lease)
+            return
+        renewed = parse_time((lease.get("spec") or {}).get("renewTime")) or 0.0
+        self._lease_rv[name], self._lease_time[name] = meta.get("resourceVersion"), renewed
+        self._beats[name] = max(node_time, renewed)
 
     def _node_added(self, node: dict) -> None:
         name = node["metadata"]["name"]

@@ -275,7 +275,8 @@ class NodeAgent:
             latest = orjson.loads(self._latest_lease)
             latest["spec"] = {**(latest.get("spec") or {}), **lease["spec"]}
             try:
-                self._latest_lease = orjson.dumps(await self.client.replace("leases", latest))
+                # The answer as the server's JSON bytes: not decoded only to be encoded again.
+                self._latest_lease = bytes(await self.client.replace("leases", latest, as_bytes=True))
                 return
             except ApiError:
                 self._latest_lease = None
