@@ -46,6 +46,7 @@ import uvloop  # noqa: E402
 
 from everynode import gcpolicy  # noqa: E402
 from everynode.apiserver.app import ApiServer  # noqa: E402
+from everynode.apiserver.objects import now_rfc3339  # noqa: E402
 from everynode.cli.bench import NS, daemonset  # noqa: E402
 from everynode.client.local import LocalClient  # noqa: E402
 from everynode.client.rest import Config  # noqa: E402
@@ -170,7 +171,7 @@ async def run(args: argparse.Namespace) -> dict:
                     c = p["spec"]["containers"][0]
                     arg = c["image"] if reason == "Pulled" else c["name"]
                     evs.append(await captured_event(PodEvents(Capture(), n), p, "Normal", reason,
-                                                    message.format(arg), c["name"]))
+                                                    message.format(arg), c["name"], now_rfc3339()))
                 await phase(f"ev-{reason.lower()}", [client.create("events", ev, NS, result=False) for ev in evs])
             # 8. the agent's status write (PodWorker._write_status's body)
             statuses = []
