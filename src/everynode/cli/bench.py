@@ -103,6 +103,32 @@ def machine() -> dict:
             "platform": platform.platform(), "loadavg_start": [round(x, 2) for x in load]}
 
 
+def host_speed(rounds: int = 15) -> float:
+    """Milliseconds of CPU a fixed piece of Python work takes here (the fastest of ``rounds``):
+    dicts built, JSON encoded and decoded, strings formatted, as the cluster's hot paths do.
+    This shared VM's speed changes by up to 2x within an hour; a benchmark's figure means
+    little without it (lower is faster; see docs/benchmarks.md)."""
+    import orjson
+
+    def work() -> None:
+        for i in range(2000):
+            pod = {"metadata": {"name": f"pod-{i}", "labels": {"app": "x", "n": str(i)}},
+                   "spec": {"containers": [{"name": "c", "image": "busybox", "args": ["sleep", str(i)]}]},
+                   "status": {"conditions": [{"type": t, "status": "True"} for t in ("Ready", "Scheduled")]}}
+            back = orjson.loads(orjson.dumps(pod))
+            assert back["metadata"]["name"] == pod["metadata"]["name"]
+
+    warm = time.monotonic() + 0.3  # warm-up: the first rounds are slower (a heap, a vCPU to wake)
+    while time.monotonic() < warm:
+        work()
+    times = []
+    for _ in range(rounds):
+        c = time.thread_time()
+        work()
+        times.append(time.thread_time() - c)
+    return round(min(times) * 1000, 2)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -694,6 +720,8 @@ async def _run(args: argparse.Namespace) -> int:
     which = args.which
     results: list[dict] = []
     ok = True
+    host = machine()
+    host["host_speed_ms_start"] = host_speed()
     if which == "create":
         for n in args.nodes or [1000, 5000, 10000]:
             for s in args.startup or [0.0]:
@@ -754,6 +782,9 @@ async def _run(args: argparse.Namespace) -> int:
         results.append(r)
         print_table("process: seed 002 log-collector on 3 process nodes (goal: " + GOALS["process"] + ")",
                     ["nodes", "runs", "median s", "max s"], [[r["nodes"], r["runs"], r["median_s"], r["max_s"]]])
+    host["host_speed_ms_end"] = host_speed()
+    print(f"host speed: {host['host_speed_ms_start']} ms before, {host['host_speed_ms_end']} ms after "
+          "(CPU for a fixed piece of Python work; lower is faster)")
     write_report(out, which, {"benchmark": which, "command": "everynode " + " ".join(sys.argv[1:]),
-                              "results": results})
+                              "machine": host, "results": results})
     return 0 if ok else 1
