@@ -193,3 +193,35 @@ def test_as_bytes_answers_the_servers_json_undecoded(tmp_path):
     typed, requested, stored = run(tmp_path, body)
     assert isinstance(typed, bytes) and orjson.loads(typed)["metadata"]["name"] == "a"
     assert requested == stored  # the unchanged object: the stored JSON as it is
+
+
+@pytest.mark.parametrize("params", [{}, {"labelSelector": "app=x"}, {"fieldSelector": "spec.nodeName=n1"},
+                                    {"fieldSelector": "spec.nodeName!="}, {"limit": 2},
+                                    {"labelSelector": "app in (x,"}, {"fieldSelector": "spec.nope=1"},
+                                    {"limit": "many"}])
+def test_list_for_cache_answers_as_the_list_request_with_the_stores_objects(tmp_path, params):
+    """An informer's in-process list: the same items, metadata or Status as the request, and
+    the items are the store's own objects (no copy)."""
+    async def body(server, c):
+        for i, (app, node) in enumerate([("x", "n1"), ("y", "n1"), ("x", None), ("x", "n2")]):
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "namespace": "default",
+                                                                    "labels": {"app": app}},
+                   "spec": {"containers": [{"name": "c", "image": "busybox"}], **({"nodeName": node} if node else {})}}
+            await c.create("pods", pod)
+
+        async def requested():
+            return await c.list("pods", "default", **params)
+
+        typed, req = await both(c, lambda: c.list_for_cache("pods", "default", **params), requested)
+        shared = None
+        if isinstance(typed, dict):
+            shared = all(item is server.store.get(f"pods/default/{item['metadata']['name']}").value
+                         for item in typed["items"])
+        return typed, req, shared
+
+    typed, requested, shared = run(tmp_path, body)
+    assert typed == requested
+    if isinstance(typed, dict):
+        assert shared
+    else:
+        assert typed[0] == 400

@@ -125,7 +125,7 @@ class Informer:
             params["labelSelector"] = self.label_selector
         if self.field_selector:
             params["fieldSelector"] = self.field_selector
-        body = await self.client.list(self.plural, self.namespace, **params)
+        body = await self.client.list_for_cache(self.plural, self.namespace, **params)
         fresh = {key_of(o): o for o in body.get("items") or []}
         for key, obj in list(self.objects.items()):
             if key not in fresh:

@@ -121,6 +121,20 @@ class LocalClient(Client):
                                body: Obj) -> Obj:
         return await self._call("POST", plural, namespace, name, subresource, body)
 
+    async def list_for_cache(self, plural: str, namespace: str | None = None, **params: Any) -> Obj:
+        prefix, namespaced = RESOURCES[plural]
+        rest = ["namespaces", namespace, plural] if namespaced and namespace else [plural]
+        self.requests += 1
+        try:
+            body = self.server.local_list(self._auth, _GROUP_VERSION[prefix], rest,
+                                          {k: _param(v) for k, v in params.items() if v is not None})
+        except ApiError as exc:  # as the request's Status answer would be read
+            raise _api_error(exc.code, orjson.dumps(exc.status())) from None
+        if body is None:  # served by an extra API: its own handler
+            self.requests -= 1
+            return await self.list(plural, namespace, **params)
+        return body
+
     async def _call(self, method: str, plural: str, ns: str | None, name: str | None, sub: str | None,
                     body: Any, content_type: str = "application/json", result: bool = True,
                     as_bytes: bool = False) -> Any:

@@ -176,6 +176,11 @@ class Client:
     async def list(self, plural: str, namespace: str | None = None, **params: Any) -> Obj:
         return await self.request("GET", path_for(plural, namespace), params=params or None)
 
+    async def list_for_cache(self, plural: str, namespace: str | None = None, **params: Any) -> Obj:
+        """``list`` for an informer's cache: in process (``LocalClient``) the items may be the
+        API server's own objects, to be treated as read-only."""
+        return await self.list(plural, namespace, **params)
+
     async def create(self, plural: str, obj: Obj, namespace: str | None = None, result: bool = True) -> Obj:
         ns = namespace or (obj.get("metadata") or {}).get("namespace")
         return await self.request("POST", path_for(plural, ns), obj, result=result)
