@@ -197,7 +197,7 @@ def test_bytes_only_resources_decode_on_read_and_survive_reopen(tmp_path):
         await s.start()
         w = s.watch("events/", 0)
         created = await s.create("events/ns/e1", obj("e1", reason="Started"))
-        await s.create("pods/ns/p", obj("p"))  # the next commit forgets the last batch's values
+        await s.create("pods/ns/p", obj("p"))
         stored = s.get("events/ns/e1")
         assert stored is created and stored._value is None
         first, second = stored.value, stored.value
@@ -225,6 +225,32 @@ def test_bytes_only_resources_decode_on_read_and_survive_reopen(tmp_path):
         assert s2.get("pods/ns/p").value["metadata"]["name"] == "p"
         await s2.close()
     run(main())
+
+
+def test_a_bytes_only_writer_gets_its_own_value_when_the_next_batch_follows_at_once(tmp_path):
+    """The writer of an event resumes after its commit; if the commit loop went straight on to
+    the next batch (a write queued meanwhile), the writer must still find its own decoded
+    value (``holds``): else it decodes the event again (and the server encodes it once more).
+    Once the writers have resumed, only the bytes are kept."""
+    async def main():
+        s = SqliteStore(tmp_path / "db", bytes_only=("events",))
+        await s.start()
+        a, b = obj("a", reason="Pulled"), obj("b", reason="Created")
+
+        async def write(key, value):  # as Resources.create: reads the entry's value on resuming
+            entry = await s.create(key, value)
+            return entry, entry.holds(value)
+
+        ta = asyncio.create_task(write("events/ns/a", a))
+        await asyncio.sleep(0)  # a's batch is committing on the store's thread
+        tb = asyncio.create_task(write("events/ns/b", b))  # queued: the next batch
+        (ea, held_a), (eb, held_b) = await ta, await tb
+        await asyncio.sleep(0)
+        forgotten = (ea._value, eb._value)
+        await s.close()
+        return held_a, held_b, forgotten
+
+    assert run(main()) == (True, True, (None, None))
 
 
 def test_delayed_updates_share_a_commit_and_an_undelayed_write_takes_them_along(tmp_path):

@@ -218,6 +218,11 @@ def _settle(fut: asyncio.Future, result, exc: BaseException | None) -> None:
         fut.set_result(result)
 
 
+def _forget_values(entries: list[Entry]) -> None:
+    for entry in entries:
+        entry.forget_value()
+
+
 class SqliteStore(Store):
     def __init__(self, path: str | Path, history: int = 50_000, durable: bool = True,
                  history_seconds: float = 300.0, bytes_only: Iterable[str] = (),
@@ -229,7 +234,6 @@ class SqliteStore(Store):
         # Resources kept as JSON bytes only, decoded on each read: a decoded object is about
         # four times the size of its JSON, and nothing in the process holds these decoded.
         self.bytes_only = frozenset(bytes_only)
-        self._forget: list[Entry] = []
         self.history_limit = history
         self.history_seconds = history_seconds
         self._log_times: collections.deque[float] = collections.deque()
@@ -398,10 +402,6 @@ class SqliteStore(Store):
                 pass
 
     async def _commit_batch(self, batch: list[_Op]) -> None:
-        # The writers of the last batch have had their decoded values (their own objects).
-        for entry in self._forget:
-            entry.forget_value()
-        self._forget.clear()
         overlay: dict[str, Entry | None] = {}
         rows: list[tuple] = []
         events: list[tuple[_Op, Event]] = []
@@ -452,6 +452,7 @@ class SqliteStore(Store):
         self.stats.bytes += sum(len(r[4]) for r in rows if r[0] == "put")
         self.stats.commit_seconds += time.perf_counter() - started
         self._rev = rev
+        forget: list[Entry] = []
         for op, ev in events:
             resource, rest = _split(ev.key)
             if ev.type == "DELETED":
@@ -462,9 +463,16 @@ class SqliteStore(Store):
                     self._shared[resource].share(ev.entry.value)
             self._publish(resource, rest, ev)
             if resource in self.bytes_only:
-                self._forget.append(ev.entry)
+                forget.append(ev.entry)
             if not op.future.done():
                 op.future.set_result(ev.entry)
+        if forget:
+            # Bytes only from now on, once the writers have had their decoded values (their own
+            # objects): the futures' callbacks, queued above, resume them first. Forgotten at
+            # the start of the next batch instead, the values of writers not yet resumed were
+            # gone when the commit loop went straight on (a busy loop), and each such writer
+            # decoded its event again and encoded it once more for the answer.
+            asyncio.get_running_loop().call_soon(_forget_values, forget)
         self._trim_history()
 
     def _write(self, rows: list[tuple], rev: int) -> None:
