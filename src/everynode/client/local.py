@@ -122,11 +122,10 @@ class LocalClient(Client):
         return await self._call("POST", plural, namespace, name, subresource, body)
 
     async def list_for_cache(self, plural: str, namespace: str | None = None, **params: Any) -> Obj:
-        prefix, namespaced = RESOURCES[plural]
-        rest = ["namespaces", namespace, plural] if namespaced and namespace else [plural]
+        gv, rest = _route_parts(plural, namespace)
         self.requests += 1
         try:
-            body = self.server.local_list(self._auth, _GROUP_VERSION[prefix], rest,
+            body = self.server.local_list(self._auth, gv, rest,
                                           {k: _param(v) for k, v in params.items() if v is not None})
         except ApiError as exc:  # as the request's Status answer would be read
             raise _api_error(exc.code, orjson.dumps(exc.status())) from None
@@ -138,19 +137,14 @@ class LocalClient(Client):
     async def _call(self, method: str, plural: str, ns: str | None, name: str | None, sub: str | None,
                     body: Any, content_type: str = "application/json", result: bool = True,
                     as_bytes: bool = False) -> Any:
-        prefix, namespaced = RESOURCES[plural]
         if sub in _STREAMING:
             return await self.request(method, path_for(plural, ns, name, sub), body, content_type=content_type,
                                       result=result, as_bytes=as_bytes)
-        rest = ["namespaces", ns, plural] if namespaced and ns else [plural]  # as path_for's path
-        if name:
-            rest.append(name)
-        if sub:
-            rest.append(sub)
+        gv, rest = _route_parts(plural, ns, name, sub)
         data = b"" if body is None else body if isinstance(body, bytes) else orjson.dumps(body)
         self.requests += 1
         try:
-            raw = await self.server.local_call(self._auth, method, _GROUP_VERSION[prefix], rest,
+            raw = await self.server.local_call(self._auth, method, gv, rest,
                                                content_type if body is not None else None, data)
         except ApiError as exc:  # as the request's Status answer would be read
             raise _api_error(exc.code, orjson.dumps(exc.status())) from None
@@ -205,6 +199,18 @@ class LocalClient(Client):
                     yield event
         finally:
             await stream.aclose()
+
+
+def _route_parts(plural: str, ns: str | None, name: str | None = None,
+                 sub: str | None = None) -> tuple[str, list[str]]:
+    """The group/version and the path's parts after it, as ``path_for``'s path has them."""
+    prefix, namespaced = RESOURCES[plural]
+    rest = ["namespaces", ns, plural] if namespaced and ns else [plural]
+    if name:
+        rest.append(name)
+    if sub:
+        rest.append(sub)
+    return _GROUP_VERSION[prefix], rest
 
 
 def _param(v: Any) -> str:
