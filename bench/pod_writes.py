@@ -7,7 +7,8 @@ at a time, the writes a daemon pod causes in a cluster, in the cluster's order, 
 ``LocalClient`` as the embedded components send them:
 
 1. ``create``     the DaemonSet controller creates the pod (``new_pod``, as ``_create_one``);
-2. ``ev-create``  its SuccessfulCreate Event (``EventRecorder``, ``result=False``);
+2. ``ev-create``  its SuccessfulCreate Event (``EventRecorder``, ``result=False``; in a burst the
+   correlator lets 25 through per DaemonSet, the bench writes one per pod);
 3. ``bind``       the scheduler's POST pods/<name>/binding (the body ``Scheduler._bind`` sends);
 4. ``ev-sched``   the Scheduled Event;
 5-7. ``ev-pulled``, ``ev-created``, ``ev-started``: the node agent's container Events (``PodEvents``);
@@ -46,12 +47,11 @@ import uvloop  # noqa: E402
 
 from everynode import gcpolicy  # noqa: E402
 from everynode.apiserver.app import ApiServer  # noqa: E402
-from everynode.apiserver.objects import now_rfc3339  # noqa: E402
 from everynode.cli.bench import NS, daemonset  # noqa: E402
 from everynode.client.local import LocalClient  # noqa: E402
+from everynode.client.record import ConcurrentEventRecorder, EventRecorder  # noqa: E402
 from everynode.client.rest import Config  # noqa: E402
 from everynode.cluster import SHARED_SUBTREES  # noqa: E402
-from everynode.controllers.base import EventRecorder  # noqa: E402
 from everynode.controllers.daemonset import compute_hash, new_pod  # noqa: E402
 from everynode.controllers.daemonset.controller import DaemonSetController  # noqa: E402
 from everynode.controllers.scheduler.scheduler import Scheduler  # noqa: E402
@@ -83,9 +83,15 @@ class Capture:
         return self.sent.pop()
 
 
-async def captured_event(recorder: Any, *args: Any) -> dict:
-    """The Event body ``recorder`` would create for ``args`` (EventRecorder or PodEvents)."""
-    await recorder._write(*args)
+async def captured_event(recorder: EventRecorder, obj: dict, type_: str, reason: str, message: str,
+                         container: str | None = None) -> dict:
+    """The Event body a new ``recorder`` (EventRecorder, PodEvents) creates for its first event
+    (a recorder per event: the correlator never counts, aggregates or drops it)."""
+    if isinstance(recorder, PodEvents):
+        recorder.emit(obj, type_, reason, message, container)
+    else:
+        recorder.event(obj, type_, reason, message)
+    await recorder.flush()
     _, plural, ev, _ = recorder.client.take()
     assert plural == "events"
     return ev
@@ -120,8 +126,6 @@ async def run(args: argparse.Namespace) -> dict:
         ds = await client.create("daemonsets", daemonset("bench-ds"), NS)
         tmpl_hash = compute_hash(ds["spec"]["template"], ds.get("status", {}).get("collisionCount"))
         generation = ds["metadata"].get("generation")
-        ds_recorder = EventRecorder(Capture(), DaemonSetController.name)
-        sched_recorder = EventRecorder(Capture(), Scheduler.name)
         runtime = SimulatedRuntime(None, "node", "0")  # type: ignore[arg-type]
         counter = [0]
 
@@ -145,7 +149,7 @@ async def run(args: argparse.Namespace) -> dict:
             pods = await phase("create", [client.create("pods", new_pod(ds, n, tmpl_hash, generation), NS)
                                           for n in nodes])
             # 2. SuccessfulCreate
-            evs = [await captured_event(ds_recorder, ds, "Normal", "SuccessfulCreate",
+            evs = [await captured_event(EventRecorder(Capture(), DaemonSetController.name), ds, "Normal", "SuccessfulCreate",
                                         f"Created pod: {p['metadata']['name']}") for p in pods]
             await phase("ev-create", [client.create("events", ev, NS, result=False) for ev in evs])
             # 3. the scheduler binds (the body of Scheduler._bind)
@@ -157,7 +161,7 @@ async def run(args: argparse.Namespace) -> dict:
             await phase("bind", [client.post_subresource("pods", b["metadata"]["name"], NS, "binding", b)
                                  for b in bodies])
             # 4. Scheduled
-            evs = [await captured_event(sched_recorder, {**p, "kind": "Pod", "apiVersion": "v1"}, "Normal",
+            evs = [await captured_event(ConcurrentEventRecorder(Capture(), Scheduler.name), {**p, "kind": "Pod", "apiVersion": "v1"}, "Normal",
                                         "Scheduled", f"Successfully assigned {NS}/{p['metadata']['name']} to {n}")
                    for p, n in zip(pods, nodes, strict=True)]
             await phase("ev-sched", [client.create("events", ev, NS, result=False) for ev in evs])
@@ -171,7 +175,7 @@ async def run(args: argparse.Namespace) -> dict:
                     c = p["spec"]["containers"][0]
                     arg = c["image"] if reason == "Pulled" else c["name"]
                     evs.append(await captured_event(PodEvents(Capture(), n), p, "Normal", reason,
-                                                    message.format(arg), c["name"], now_rfc3339()))
+                                                    message.format(arg), c["name"]))
                 await phase(f"ev-{reason.lower()}", [client.create("events", ev, NS, result=False) for ev in evs])
             # 8. the agent's status write (PodWorker._write_status's body)
             statuses = []

@@ -452,3 +452,36 @@ def test_pods_deleted_while_starting_still_terminate(cluster):
         core.delete_namespace(ns)
         wait_for(lambda ns=ns: not core.list_namespaced_pod(ns).items, 25,
                  message=f"pods of {ns} gone")
+
+
+def test_a_large_burst_records_events_as_client_go_does(tmp_path):
+    """40 pods created at once: the DaemonSet gets 25 events (client-go's spam filter: a burst
+    of 25 per source and object), the 10th on combined into one counted event; every pod's own
+    events (scheduler, kubelet) are all there."""
+    from tests.conftest import RunningCluster, free_port
+
+    c = RunningCluster(tmp_path / "d", free_port())
+    c.up("--nodes", "41", "--runtime", "simulated")
+    try:
+        c.kubectl("create", "namespace", "burst")
+        apply(c, "burst", manifest("burst"))
+        wait_for(lambda: c.kubectl_json("get", "ds", "burst", "-n", "burst").get("status", {})
+                 .get("numberReady") == 40, 60, message="40 pods ready")
+
+        def ds_events() -> list[dict]:
+            return [e for e in c.kubectl_json("get", "events", "-n", "burst")["items"]
+                    if e["involvedObject"]["kind"] == "DaemonSet" and e["reason"] == "SuccessfulCreate"]
+
+        wait_for(lambda: sum(e["count"] for e in ds_events()) == 25, 30, message="25 events counted")
+        events = ds_events()
+        combined = [e for e in events if e["message"].startswith("(combined from similar events): Created pod: ")]
+        plain = [e for e in events if e not in combined]
+        assert len(plain) == 9 and all(e["count"] == 1 for e in plain)
+        assert len(combined) == 1 and combined[0]["count"] == 16
+        scheduled = c.kubectl("get", "events", "-n", "burst", "--field-selector", "reason=Scheduled",
+                              "-o", "name").stdout.split()
+        assert len(scheduled) == 40
+        out = c.kubectl("describe", "ds", "burst", "-n", "burst").stdout
+        assert "(combined from similar events): Created pod: burst-" in out
+    finally:
+        c.down()

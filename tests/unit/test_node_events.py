@@ -4,7 +4,7 @@ broadcaster), stamped when they happened, repeats counted, a bounded queue."""
 import asyncio
 
 from everynode.api.errors import ApiError
-from everynode.node import events as node_events
+from everynode.client import record
 from everynode.node.events import PodEvents
 
 POD = {"kind": "Pod", "metadata": {"name": "p", "namespace": "ns", "uid": "u1"},
@@ -36,7 +36,7 @@ class Client:
 
 def test_events_are_written_in_order_by_one_writer_with_their_own_time(monkeypatch):
     stamps = iter(["2026-11-23T10:00:00Z", "2026-11-23T10:00:01Z", "2026-11-23T10:00:02Z"])
-    monkeypatch.setattr(node_events, "now_rfc3339", lambda: next(stamps))
+    monkeypatch.setattr(record, "now_rfc3339", lambda: next(stamps))
 
     async def go():
         c = Client()
@@ -85,7 +85,7 @@ def test_failed_writes_are_dropped_and_the_writer_goes_on():
 
 
 def test_the_queue_is_bounded(monkeypatch):
-    monkeypatch.setattr(node_events, "MAX_QUEUED", 3)
+    monkeypatch.setattr(record, "MAX_QUEUED", 3)
 
     async def go():
         c = Client()

@@ -33,6 +33,7 @@ from typing import Any
 
 from everynode.api.errors import ApiError
 from everynode.apiserver.objects import now_rfc3339, parse_time
+from everynode.client.record import ConcurrentEventRecorder
 from everynode.controllers.base import Controller
 from everynode.controllers.scheduler import filters, preemption
 from everynode.controllers.scheduler.filters import NodeInfo, PodInfo
@@ -304,6 +305,7 @@ def _bound_version(assumed: Obj, bound: Obj) -> bool:
 class Scheduler(Controller):
     name = SCHEDULER_NAME
     workers = 1
+    recorder_class = ConcurrentEventRecorder  # upstream's scheduler records with tools/events
 
     def __init__(self, client, informers, scheduler_name: str = SCHEDULER_NAME,
                  initial_backoff: float = INITIAL_BACKOFF, max_backoff: float = MAX_BACKOFF,
