@@ -397,3 +397,22 @@ def test_select_host_avoids_prefer_no_schedule_and_follows_preferred_affinity():
     pref = {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
         {"weight": 10, "preference": {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["z1"]}]}}]}}
     assert f.select_host(pinfo(pod(affinity=pref)), list(infos.values())).name == "b"
+
+
+@pytest.mark.parametrize("spec", [
+    {"containers": [container(requests={"cpu": "250m", "memory": "64Mi"}, ports=[{"containerPort": 80, "hostPort": 8080}])]},
+    {"containers": [container()], "initContainers": [container("s", {"cpu": "1"}, restart="Always")],
+     "overhead": {"cpu": "10m"}},
+    {"containers": [container(requests={"cpu": "1"})], "resources": {"requests": {"cpu": "2"}}},
+    {"containers": [container(requests={"cpu": 0.5, "memory": 1024})]},  # numbers, as JSON allows
+    {"containers": "not a list"},
+])
+def test_pod_resources_memoised_equal_the_direct_computation(spec):
+    direct = (f.pod_requests(spec), *f.pod_non_zero_requests(spec), f.pod_host_ports(spec))
+    assert f._pod_resources(spec) == direct
+    assert f._pod_resources(dict(spec)) == direct  # again, from the memo
+
+
+def test_pod_resources_of_a_value_json_cannot_hold_are_computed_directly():
+    spec = {"containers": [container(requests={"cpu": "1"})], "overhead": {"cpu": "1"}, "resources": {1, 2}}
+    assert f._pod_resources(spec)[0]["cpu"] == f.pod_requests(spec)["cpu"]

@@ -19,7 +19,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from everynode.api import placement
 from everynode.api.quantity import parse_quantity, to_int, to_milli
@@ -224,11 +227,35 @@ def pod_key(pod: Obj) -> str:
 
 
 def new_pod_info(pod: Obj, priority: int = 0, start_time: float = 0.0) -> PodInfo:
-    spec = _d(pod.get("spec"))
-    cpu, mem = pod_non_zero_requests(spec)
+    requests, cpu, mem, ports = _pod_resources(_d(pod.get("spec")))
     return PodInfo(pod=pod, uid=_d(pod.get("metadata")).get("uid") or pod_key(pod), key=pod_key(pod),
-                   priority=priority, requests=pod_requests(spec), non_zero_cpu=cpu, non_zero_memory=mem,
-                   ports=pod_host_ports(spec), start_time=start_time)
+                   priority=priority, requests=requests, non_zero_cpu=cpu, non_zero_memory=mem,
+                   ports=ports, start_time=start_time)
+
+
+_RESOURCE_PARTS = ("containers", "initContainers", "resources", "overhead")  # what the results depend on
+_Resources = tuple[dict[str, int], int, int, tuple[HostPort, ...]]
+
+
+def _pod_resources(spec: Obj) -> _Resources:
+    """(requests, non-zero milli cpu, non-zero memory, host ports) of a pod spec. The pods of a
+    DaemonSet share them, and quantities are parsed as exact fractions (tens of microseconds a
+    pod): memoised on the JSON of the parts they come from. The requests dict is shared: read-only."""
+    try:
+        key = orjson.dumps([spec.get(part) for part in _RESOURCE_PARTS])
+    except (orjson.JSONEncodeError, TypeError):
+        return _resources_of(spec)
+    return _memo_resources(key)
+
+
+@lru_cache(maxsize=256)
+def _memo_resources(key: bytes) -> _Resources:
+    return _resources_of(dict(zip(_RESOURCE_PARTS, orjson.loads(key), strict=True)))
+
+
+def _resources_of(spec: Obj) -> _Resources:
+    cpu, mem = pod_non_zero_requests(spec)
+    return pod_requests(spec), cpu, mem, pod_host_ports(spec)
 
 
 # ---------------------------------------------------------------- node info
