@@ -161,6 +161,7 @@ class NodeAgent:
         self._own_source = pod_source is None
         self.source = pod_source or PodSource(client, config.name)
         self.events = PodEvents(client, config.name, config.events)
+        self._service_env: tuple[str, dict[str, str]] | None = None  # (server, its variables)
         self.workers: dict[str, PodWorker] = {}  # by pod uid
         self.static = None
         self.ca_pem: bytes | None = None
@@ -543,8 +544,16 @@ class NodeAgent:
         return dict(self.config.capacity)
 
     def service_env(self) -> dict[str, str]:
-        """The 'kubernetes' service variables every container gets, pointing at the real API server."""
-        url = urlparse(self.client.config.server)
+        """The 'kubernetes' service variables every container gets, pointing at the real API
+        server (read-only: the same dict for every container)."""
+        env = self._service_env
+        if env is None or env[0] != self.client.config.server:
+            env = self._service_env = (self.client.config.server, self._service_env_of(self.client.config.server))
+        return env[1]
+
+    @staticmethod
+    def _service_env_of(server: str) -> dict[str, str]:
+        url = urlparse(server)
         host = url.hostname or "127.0.0.1"
         port = str(url.port or (443 if url.scheme == "https" else 80))
         return {"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port,

@@ -15,6 +15,7 @@ import hashlib
 import random
 import time
 from collections.abc import AsyncIterator
+from functools import lru_cache
 
 from everynode.node.images import Catalog, Image, parse_ref
 from everynode.node.logs import LogOptions, format_ts
@@ -76,9 +77,8 @@ class SimulatedRuntime(Runtime):
         self.limits_note = "simulated (no processes)"
 
     def resolve_image(self, image: str, has_command: bool) -> Image:
-        ref = parse_ref(image)
-        digest = hashlib.sha256(str(ref).encode()).hexdigest()
-        return Image(str(ref), f"{ref.repository}@sha256:{digest}", source="simulated")
+        ref, image_id = _simulated_image(image)
+        return Image(ref, image_id, source="simulated")
 
     async def start(self, cfg: ContainerConfig) -> RunHandle:
         run = ContainerRun(id=f"{self.id_scheme}://{cfg.container_id}", name=cfg.name, attempt=cfg.attempt,
@@ -157,3 +157,10 @@ class SimulatedRuntime(Runtime):
         return {h.run.id: (int((now - (h.run.started_at or now)) * 1e6), 8 * 1024 * 1024)
                 for h in handles if not h.exited.done()}
 
+
+@lru_cache(maxsize=1024)
+def _simulated_image(image: str) -> tuple[str, str]:
+    """(normalised reference, image ID) of a simulated image: a digest of its reference. Every
+    pod of a DaemonSet resolves the same image (a parse and a sha256 each)."""
+    ref = parse_ref(image)
+    return str(ref), f"{ref.repository}@sha256:{hashlib.sha256(str(ref).encode()).hexdigest()}"
