@@ -113,17 +113,53 @@ def test_aggregation_starts_over_after_10_quiet_minutes():
     assert all(not w[2].startswith(AGGREGATE_PREFIX) and w[0] == "create" for w in tail)
 
 
+def event_for(msg: str, field_path: str = "") -> dict:
+    obj = {"kind": "Pod", "name": "x", "uid": "u"}
+    if field_path:
+        obj["fieldPath"] = field_path
+    return {"metadata": {"name": f"x.{msg}.{field_path}", "namespace": "ns"}, "involvedObject": obj,
+            "source": {"component": "c"}, "type": "Normal", "reason": "R", "message": msg, "count": 1}
+
+
 def test_the_caches_keep_the_keys_used_last():
-    c = EventCorrelator(size=2, burst=None)
-    ev = lambda msg: {"metadata": {"name": f"x.{msg}", "namespace": "ns"},  # noqa: E731
-                      "involvedObject": {"kind": "Pod", "name": "x", "uid": "u"}, "source": {"component": "c"},
-                      "type": "Normal", "reason": "R", "message": msg, "count": 1}
-    assert c.correlate(ev("a")).patch is None
-    assert c.correlate(ev("a")).patch["count"] == 2
-    c.correlate(ev("b"))
-    c.correlate(ev("c"))  # "a" is now the oldest of three keys: evicted
-    again = c.correlate(ev("a"))
-    assert again.patch is None and again.event["metadata"]["name"] == "x.a"
+    c = EventCorrelator(size=2, burst=None, max_events=None)
+    assert c.correlate(event_for("a")).patch is None
+    c.correlate(event_for("b"))
+    assert c.correlate(event_for("a")).patch["count"] == 2  # "a" used last: "b" is now the oldest
+    c.correlate(event_for("c"))  # evicts "b", not "a"
+    assert c.correlate(event_for("a")).patch["count"] == 3
+    again = c.correlate(event_for("b"))
+    assert again.patch is None and again.event["metadata"]["name"] == "x.b."
+
+
+def test_the_token_bucket_holds_at_most_the_burst():
+    clock = Clock()
+    c = EventCorrelator(clock=clock, max_events=None)
+    assert c.correlate(event_for("first")) is not None
+    clock.now += 36_000.0  # ten hours refill 120 tokens, but the bucket holds 25
+    allowed = [c.correlate(event_for(f"m{i}")) is not None for i in range(26)]
+    assert allowed == [True] * 25 + [False]
+
+
+def test_events_about_two_containers_of_a_pod_are_two_events():
+    c = EventCorrelator()
+    first = c.correlate(event_for("Started", "spec.containers{a}"))
+    second = c.correlate(event_for("Started", "spec.containers{b}"))
+    assert first.patch is None and second.patch is None  # not one counted twice
+
+
+def test_recording_never_fails_the_caller():
+    async def go() -> list[tuple]:
+        client = Client()
+        rec = EventRecorder(client, "daemonset-controller")
+        rec.event({"kind": "DaemonSet", "metadata": "not a dict"}, "Normal", "R", "m")
+        rec.event(DS, "Normal", "R", None)  # type: ignore[arg-type]
+        rec.event("not an object", "Normal", "R", "m")  # type: ignore[arg-type]
+        rec.event(DS, "Normal", "R", "fine")
+        await rec.flush()
+        return client.writes
+
+    assert [w[2] for w in asyncio.run(go())] == ["fine"]
 
 
 def test_a_count_whose_event_is_gone_creates_it_again_with_its_count():
@@ -140,6 +176,17 @@ def test_a_count_whose_event_is_gone_creates_it_again_with_its_count():
     first, again = asyncio.run(go())
     assert first[0] == "create" and first[3] == 1
     assert again[0] == "create" and again[3] == 2 and again[1] == first[1]  # under the first one's name
+
+
+class SlowCreates(Client):
+    async def create(self, plural, obj, namespace=None, result=True):
+        await asyncio.sleep(0.02)
+        await super().create(plural, obj, namespace, result)
+
+
+def test_the_schedulers_recorder_counts_a_repeat_after_its_first_write():
+    writes = recorded([(DS, "FailedScheduling", "no nodes")] * 3, ConcurrentEventRecorder, client=SlowCreates())
+    assert [(w[0], w[3]) for w in writes] == [("create", 1), ("patch", 2), ("patch", 3)]
 
 
 def test_the_schedulers_recorder_writes_in_parallel_without_filter_or_aggregation():

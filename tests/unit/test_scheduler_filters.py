@@ -410,7 +410,12 @@ def test_select_host_avoids_prefer_no_schedule_and_follows_preferred_affinity():
 def test_pod_resources_memoised_equal_the_direct_computation(spec):
     direct = (f.pod_requests(spec), *f.pod_non_zero_requests(spec), f.pod_host_ports(spec))
     assert f._pod_resources(spec) == direct
-    assert f._pod_resources(dict(spec)) == direct  # again, from the memo
+    hits = f._memo_resources.cache_info().hits
+    assert f._pod_resources(dict(spec)) == direct
+    assert f._memo_resources.cache_info().hits == hits + 1  # again, from the memo
+    info = f.new_pod_info({"metadata": {"name": "p", "uid": "u"}, "spec": spec})
+    info.requests["cpu"] = -1  # a pod's own copy: the memo is not changed
+    assert f._pod_resources(spec) == direct
 
 
 def test_pod_resources_of_a_value_json_cannot_hold_are_computed_directly():

@@ -45,17 +45,12 @@ AGGREGATE_PREFIX = "(combined from similar events): "
 
 
 class _Lru(dict):
-    """A dict that keeps the ``size`` keys used last (a hit moves its key to the end)."""
+    """A dict that keeps the ``size`` keys used last. The correlator stores every key it looks
+    up (``add`` moves it to the end), so a plain ``get`` is the lookup."""
 
     def __init__(self, size: int):
         super().__init__()
         self.size = size
-
-    def hit(self, key: Any) -> Any:
-        value = self.pop(key, None)
-        if value is not None:
-            self[key] = value
-        return value
 
     def add(self, key: Any, value: Any) -> None:
         self.pop(key, None)
@@ -105,7 +100,7 @@ class EventCorrelator:
         return out if self._allowed(spam_key, now) else None
 
     def _aggregate(self, event: dict, key: tuple, agg_key: tuple, message: str, now: float) -> tuple[dict, tuple]:
-        record = self._aggregates.hit(agg_key)
+        record = self._aggregates.get(agg_key)
         # The messages seen: one str while there is one (most objects' reasons never see a
         # second: less memory for 10,000 node agents' caches), else a frozenset.
         seen: str | frozenset | None = None
@@ -114,18 +109,18 @@ class EventCorrelator:
         if seen is None or seen == message:
             self._aggregates.add(agg_key, (message, now))
             return event, key
-        messages = (frozenset((seen,)) if type(seen) is str else seen) | {message}
+        messages = (seen if isinstance(seen, frozenset) else frozenset((seen,))) | {message}
         assert self.max_events is not None
         if len(messages) < self.max_events:
             self._aggregates.add(agg_key, (messages, now))
             return event, key
-        # Keep the set below the maximum (upstream drops an arbitrary member), so every similar
-        # event from now on is aggregated.
+        # Keep the set below the maximum (upstream drops an arbitrary member): the next new
+        # message is aggregated too, a repeat of one still kept is not.
         self._aggregates.add(agg_key, (messages - {next(iter(messages - {message}))}, now))
         stamp = now_rfc3339()
         obj = event["involvedObject"]
         aggregate = {"apiVersion": "v1", "kind": "Event",
-                     "metadata": {"name": f"{obj.get('name')}.{time.time_ns():x}",
+                     "metadata": {"name": f"{obj.get('name') or 'event'}.{time.time_ns():x}",
                                   "namespace": event["metadata"].get("namespace")},
                      "involvedObject": obj, "reason": event.get("reason"),
                      "message": AGGREGATE_PREFIX + message, "type": event.get("type"),
@@ -133,7 +128,7 @@ class EventCorrelator:
         return aggregate, agg_key
 
     def _observe(self, event: dict, key: tuple) -> Correlated:
-        seen = self._written.hit(key)
+        seen = self._written.get(key)
         patch = None
         if seen is not None:
             name, first, count = seen
@@ -147,7 +142,7 @@ class EventCorrelator:
     def _allowed(self, spam_key: tuple, now: float) -> bool:
         if self.burst is None:
             return True
-        bucket = self._buckets.hit(spam_key)
+        bucket = self._buckets.get(spam_key)
         tokens = float(self.burst) if bucket is None else min(float(self.burst),
                                                               bucket[0] + (now - bucket[1]) * self.qps)
         allowed = tokens >= 1.0
@@ -170,11 +165,19 @@ class EventRecorder:
         self._writer: asyncio.Task | None = None
 
     def event(self, obj: dict, type_: str, reason: str, message: str, field_path: str = "") -> None:
-        """Record that ``reason`` happened to ``obj`` (now)."""
+        """Record that ``reason`` happened to ``obj`` (now). Never raises: events are best effort,
+        a malformed one must not fail the sync that records it."""
         if not self.enabled:
             return
-        ev = self._build(obj, type_, reason, message, field_path, now_rfc3339())
-        out = self.correlator.correlate(ev)
+        if self._full():
+            log.debug("event %s dropped: %d events wait already", reason, MAX_QUEUED)
+            return
+        try:
+            ev = self._build(obj, type_, reason, message, field_path, now_rfc3339())
+            out = self.correlator.correlate(ev)
+        except Exception as exc:
+            log.debug("event %s not recorded: %r", reason, exc)
+            return
         if out is None:
             log.debug("event %s about %s dropped by the spam filter", reason, ev["involvedObject"].get("name"))
             return
@@ -200,10 +203,12 @@ class EventRecorder:
                 "type": type_, "source": source, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
                 "reportingComponent": self.component, "reportingInstance": self.host or self.component}
 
+    def _full(self) -> bool:
+        # As upstream's broadcaster channel: an event that finds it full is dropped before the
+        # correlator sees it.
+        return len(self._queue) >= MAX_QUEUED
+
     def _enqueue(self, out: Correlated) -> None:
-        if len(self._queue) >= MAX_QUEUED:
-            log.debug("event %s dropped: %d events wait already", out.event.get("reason"), len(self._queue))
-            return
         self._queue.append(out)
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain(), name=f"events-{self.host or self.component}")
@@ -241,16 +246,33 @@ class EventRecorder:
 class ConcurrentEventRecorder(EventRecorder):
     """The scheduler's recorder (upstream's ``tools/events``): each event is written at once,
     in parallel with the others (a burst of 10,000 pods' Scheduled events must not wait for one
-    another); no spam filter, no aggregation; identical repeats are counted."""
+    another); no spam filter, no aggregation; identical repeats are counted, each count written
+    after the write before it of the same event (a count must not overtake the create)."""
 
     def __init__(self, client: Client, component: str, host: str | None = None, enabled: bool = True):
         super().__init__(client, component, host, enabled, EventCorrelator(burst=None, max_events=None))
         self._pending: set[asyncio.Task] = set()
+        self._last: dict[str, asyncio.Task] = {}  # event name -> its latest write in flight
+
+    def _full(self) -> bool:
+        return False
 
     def _enqueue(self, out: Correlated) -> None:
-        task = asyncio.create_task(self._write(out))
+        name = out.event["metadata"]["name"]
+        task = asyncio.create_task(self._write_after(self._last.get(name), out))
+        self._last[name] = task
         self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        task.add_done_callback(lambda t: self._done(name, t))
+
+    def _done(self, name: str, task: asyncio.Task) -> None:
+        self._pending.discard(task)
+        if self._last.get(name) is task:
+            del self._last[name]
+
+    async def _write_after(self, before: asyncio.Task | None, out: Correlated) -> None:
+        if before is not None:
+            await asyncio.wait([before])
+        await self._write(out)
 
     async def flush(self) -> None:
         if self._pending:

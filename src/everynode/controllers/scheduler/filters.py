@@ -229,23 +229,25 @@ def pod_key(pod: Obj) -> str:
 def new_pod_info(pod: Obj, priority: int = 0, start_time: float = 0.0) -> PodInfo:
     requests, cpu, mem, ports = _pod_resources(_d(pod.get("spec")))
     return PodInfo(pod=pod, uid=_d(pod.get("metadata")).get("uid") or pod_key(pod), key=pod_key(pod),
-                   priority=priority, requests=requests, non_zero_cpu=cpu, non_zero_memory=mem,
+                   priority=priority, requests=dict(requests), non_zero_cpu=cpu, non_zero_memory=mem,
                    ports=ports, start_time=start_time)
 
 
 _RESOURCE_PARTS = ("containers", "initContainers", "resources", "overhead")  # what the results depend on
+_MEMO_MAX_KEY = 64 * 1024  # larger specs (rare) are computed each time: 256 of them stay small
 _Resources = tuple[dict[str, int], int, int, tuple[HostPort, ...]]
 
 
 def _pod_resources(spec: Obj) -> _Resources:
     """(requests, non-zero milli cpu, non-zero memory, host ports) of a pod spec. The pods of a
     DaemonSet share them, and quantities are parsed as exact fractions (tens of microseconds a
-    pod): memoised on the JSON of the parts they come from. The requests dict is shared: read-only."""
+    pod): memoised on the JSON of the parts they come from (up to 64 KiB of it). The requests
+    dict is the memo's: read-only (``new_pod_info`` copies it)."""
     try:
         key = orjson.dumps([spec.get(part) for part in _RESOURCE_PARTS])
     except (orjson.JSONEncodeError, TypeError):
         return _resources_of(spec)
-    return _memo_resources(key)
+    return _memo_resources(key) if len(key) <= _MEMO_MAX_KEY else _resources_of(spec)
 
 
 @lru_cache(maxsize=256)
