@@ -100,6 +100,15 @@ def test_new_pod_does_not_share_template_objects():
 ])
 def test_daemon_tolerations(pod_spec, expected):
     assert daemon_tolerations(pod_spec) == expected
+    again = daemon_tolerations(copy.deepcopy(pod_spec))  # from the memo: equal, and its own dicts
+    assert again == expected
+    again[0]["key"] = "changed"
+    assert daemon_tolerations(pod_spec) == expected
+
+
+def test_daemon_tolerations_of_values_json_cannot_hold_are_computed_directly():
+    odd = {"key": "k", "operator": "Exists", "weird": {1, 2}}
+    assert daemon_tolerations({"tolerations": [odd]}) == [odd] + DEFAULTS
 
 
 def test_add_or_update_toleration_identical_is_noop():
