@@ -22,6 +22,19 @@ def json_bytes_kept(value: Any) -> bytes:
     return bytes(memoryview(orjson.dumps(value)))
 
 
+MEMO_MAX_KEY = 64 * 1024  # inputs larger than this (rare) are not memoised
+
+
+def memo_key(value: Any) -> bytes | None:
+    """The JSON of ``value`` as the key of a memo of a pure function of it, or None when it is
+    not JSON or larger than ``MEMO_MAX_KEY`` (then compute without the memo)."""
+    try:
+        key = orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+    return key if len(key) <= MEMO_MAX_KEY else None
+
+
 _CONTAINERS = (dict, list)
 
 

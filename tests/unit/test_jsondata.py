@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from everynode.jsondata import SharedSubtrees, json_bytes_kept, json_copy
+from everynode.jsondata import MEMO_MAX_KEY, SharedSubtrees, json_bytes_kept, json_copy, memo_key
 
 VALUES = [
     {},
@@ -87,3 +87,13 @@ def test_shared_subtrees_in_the_store_keep_every_object_intact(tmp_path):
         await s2.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("value, expected", [
+    ([{"a": 1}, None], b'[{"a":1},null]'),
+    ({1, 2}, None),                          # not JSON: no memo
+    ("x" * (MEMO_MAX_KEY + 1), None),        # too large: no memo
+    ("x" * (MEMO_MAX_KEY - 2), b'"' + b"x" * (MEMO_MAX_KEY - 2) + b'"'),  # exactly the limit
+])
+def test_memo_key(value, expected):
+    assert memo_key(value) == expected

@@ -16,7 +16,7 @@ import orjson
 
 from everynode.api.placement import NO_EXECUTE, NO_SCHEDULE, NODE_NAME_FIELD, parse_int64
 from everynode.api.validation import is_dns1123_subdomain, mask_trailing_dash
-from everynode.jsondata import json_copy
+from everynode.jsondata import json_copy, memo_key
 
 HASH_LABEL = "controller-revision-hash"
 TEMPLATE_GENERATION_LABEL = "pod-template-generation"
@@ -82,13 +82,8 @@ def daemon_tolerations(pod_spec: Mapping[str, Any]) -> list[dict]:
     call. The same for every pod of a DaemonSet, and three quarters of ``new_pod``'s cost
     computed each time (seven merges of pairwise comparisons): memoised on the JSON of what it
     depends on."""
-    try:
-        key = orjson.dumps([pod_spec.get("tolerations"), bool(pod_spec.get("hostNetwork"))])
-    except (orjson.JSONEncodeError, TypeError):
-        return _daemon_tolerations(pod_spec)
-    if len(key) > 64 * 1024:
-        return _daemon_tolerations(pod_spec)
-    return orjson.loads(_daemon_tolerations_json(key))
+    key = memo_key([pod_spec.get("tolerations"), bool(pod_spec.get("hostNetwork"))])
+    return _daemon_tolerations(pod_spec) if key is None else orjson.loads(_daemon_tolerations_json(key))
 
 
 @lru_cache(maxsize=256)

@@ -26,6 +26,7 @@ import orjson
 
 from everynode.api import placement
 from everynode.api.quantity import parse_quantity, to_int, to_milli
+from everynode.jsondata import memo_key
 
 Obj = dict[str, Any]
 
@@ -234,7 +235,6 @@ def new_pod_info(pod: Obj, priority: int = 0, start_time: float = 0.0) -> PodInf
 
 
 _RESOURCE_PARTS = ("containers", "initContainers", "resources", "overhead")  # what the results depend on
-_MEMO_MAX_KEY = 64 * 1024  # larger specs (rare) are computed each time: 256 of them stay small
 _Resources = tuple[dict[str, int], int, int, tuple[HostPort, ...]]
 
 
@@ -243,11 +243,8 @@ def _pod_resources(spec: Obj) -> _Resources:
     DaemonSet share them, and quantities are parsed as exact fractions (tens of microseconds a
     pod): memoised on the JSON of the parts they come from (up to 64 KiB of it). The requests
     dict is the memo's: read-only (``new_pod_info`` copies it)."""
-    try:
-        key = orjson.dumps([spec.get(part) for part in _RESOURCE_PARTS])
-    except (orjson.JSONEncodeError, TypeError):
-        return _resources_of(spec)
-    return _memo_resources(key) if len(key) <= _MEMO_MAX_KEY else _resources_of(spec)
+    key = memo_key([spec.get(part) for part in _RESOURCE_PARTS])
+    return _resources_of(spec) if key is None else _memo_resources(key)
 
 
 @lru_cache(maxsize=256)
