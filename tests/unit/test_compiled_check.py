@@ -1,5 +1,6 @@
-"""The schema check of request bodies walks per-type compiled field tables (``decode._table``);
-it must decide exactly as the generic walk it replaced. That walk is kept below, verbatim
+"""The schema check of request bodies walks per-type compiled field tables (``decode._table``)
+after a generated "clean?" predicate per type (``cleancheck``) found the body needs the walk;
+both must decide exactly as the generic walk they replaced. That walk is kept below, verbatim
 (``_ref_check_object``/``_ref_check_value``), as the oracle: for every served type, every field
 of it and a palette of values of every JSON kind (right and wrong types, nulls, nulls inside
 lists and maps, floats for integers, out-of-range integers, unknown fields at depth), and for
@@ -16,7 +17,7 @@ import pytest
 
 from everynode.api import schema
 from everynode.api.kinds import KINDS
-from everynode.apiserver import decode
+from everynode.apiserver import cleancheck, decode
 from everynode.apiserver.decode import (
     _SCALAR_TYPES,
     INT64_MAX,
@@ -80,7 +81,7 @@ def _ref_check_value(typ: str, value: Any, path: str, unknown: list[str], owner:
         for k, item in value.items():
             _ref_check_value(el, item, f"{path}.{k}", unknown, owner)
     elif form == "object":
-        _ref_check_object(typ, value, path, unknown)  # pod specs too: their memo has its own tests
+        _ref_check_object(typ, value, path, unknown)
 
 
 def _outcome(fn, type_name: str, obj: Any, path: str = "") -> tuple:
@@ -95,19 +96,19 @@ def _outcome(fn, type_name: str, obj: Any, path: str = "") -> tuple:
 
 
 def _compiled_check(type_name: str, obj: dict, path: str, unknown: list[str]) -> None:
-    # As decode.check, but with pod specs walked without their memo (as the oracle does).
-    memoised = decode._check_pod_spec
-    decode._check_pod_spec = lambda spec, p, u: decode._check_object(decode._POD_SPEC, spec, p, u)
-    try:
-        decode._check_object(type_name, obj, path, unknown)
-    finally:
-        decode._check_pod_spec = memoised
+    decode._check_object(type_name, obj, path, unknown)  # the walk alone, without the predicate
+
+
+def _checked(type_name: str, obj: dict, path: str, unknown: list[str]) -> None:
+    unknown.extend(decode.check(type_name, obj, path))  # the predicate, then the walk if needed
 
 
 def _same(type_name: str, obj: Any, path: str = "") -> None:
     want = _outcome(_ref_check_object, type_name, obj, path)
-    got = _outcome(_compiled_check, type_name, obj, path)
-    assert got == want, (type_name, obj)
+    assert _outcome(_compiled_check, type_name, obj, path) == want, (type_name, obj)
+    assert _outcome(_checked, type_name, obj, path) == want, (type_name, obj)
+    if cleancheck.predicate(type_name)(copy.deepcopy(obj)):  # "clean" must mean: nothing to do
+        assert want == (repr(obj), []), (type_name, obj)
 
 
 # --- every field of every type, with values of every kind ---------------------------------
@@ -155,6 +156,7 @@ def _sample(typ: str, depth: int = 0) -> Any:
 def test_whole_objects_of_every_kind(kind):
     full = _sample(kind.type_name)
     _same(kind.type_name, full)
+    assert cleancheck.predicate(kind.type_name)(copy.deepcopy(full))  # valid bodies skip the walk
     # The same object with an unknown field, a null and a wrong type planted at each place.
     paths: list[tuple[list, str]] = []
 
@@ -188,6 +190,7 @@ def test_lease_renewal_body():
                      "renewTime": "2026-01-01T00:00:10.000000Z"}}
     _same("V1Lease", body)
     assert decode.check("V1Lease", copy.deepcopy(body)) == []
+    assert cleancheck.predicate("V1Lease")(body)
     for bad in ({"leaseDurationSeconds": "40"}, {"leaseDurationSeconds": 40.0}, {"leaseDurationSeconds": True},
                 {"renewTime": 5}, {"holderIdentity": None}, {"extra": 1}):
         _same("V1Lease", {**body, "spec": {**body["spec"], **bad}})
@@ -199,3 +202,28 @@ def test_float_integer_converted_in_place():
     obj = {"spec": {"leaseDurationSeconds": 40.0}}
     assert decode.check("V1Lease", obj) == []
     assert type(obj["spec"]["leaseDurationSeconds"]) is int
+
+
+@pytest.mark.parametrize("value, clean", [
+    ("text", False), (None, True), (40, True), (40.0, False), (True, False), ("40", False), (2**63, False),
+    (-(2**63), True), (-(2**63) - 1, False),
+])
+def test_predicate_integer_field(value, clean):
+    assert cleancheck.predicate("V1LeaseSpec")({"leaseDurationSeconds": value}) is clean
+
+
+@pytest.mark.parametrize("obj, clean", [
+    ({"labels": {"a": "b"}}, True),
+    ({"labels": {"a": None}}, True),  # a null map value is left as it is
+    ({"labels": {"a": 1}}, False),
+    ({"finalizers": ["a", None]}, False),  # a null list item becomes ""
+    ({"ownerReferences": [None]}, False),  # ... or {}
+    ({"ownerReferences": [{"uid": "u", "controller": True}]}, True),
+    ({"ownerReferences": [{"uid": "u", "controller": 1}]}, False),
+    ({"ownerReferences": [{"uid": "u", "bogus": 1}]}, False),
+    ({"bogus": None}, False),  # unknown even when null: reported
+    ({}, True),
+])
+def test_predicate_object_meta(obj, clean):
+    assert cleancheck.predicate("V1ObjectMeta")(obj) is clean
+    _same("V1ObjectMeta", obj)

@@ -173,3 +173,26 @@ def test_update_answer_as_the_oracle(new, old):
     except errors.ApiError as exc:
         got = exc.status()
     assert got == want
+
+
+def test_unchanged_metadata_is_not_validated_again(monkeypatch):
+    """An update whose metadata equals the stored metadata (a lease renewal, a status write)
+    skips the metadata checks, which the stored metadata passed; any change runs them all."""
+    calls = []
+    for name in ("validate_object_meta", "validate_object_meta_update", "validate_meta_lists"):
+        real = getattr(validation, name)
+        monkeypatch.setattr(validation, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    spec = {"holderIdentity": "node-1", "leaseDurationSeconds": 40}
+    old_obj = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": OLD, "spec": spec}
+    renewed = {**old_obj, "metadata": copy.deepcopy(OLD), "spec": {**spec, "renewTime": "2026-01-01T00:00:10.000000Z"}}
+    Resources(None)._validate(lease.KIND, renewed, old_obj)
+    assert calls == []
+    assert validation.validate_object_meta_update(copy.deepcopy(OLD), OLD) == [] and calls == ["validate_object_meta_update"]
+    calls.clear()
+    relabelled = {**renewed, "metadata": {**OLD, "labels": {"bad key!": "v"}}}
+    with pytest.raises(errors.ApiError) as exc:
+        Resources(None)._validate(lease.KIND, relabelled, old_obj)
+    assert "metadata.labels" in str(exc.value.status()) and "validate_object_meta" in calls
+    bad_spec = {**renewed, "spec": {**spec, "leaseDurationSeconds": -1}}  # the rest is still validated
+    with pytest.raises(errors.ApiError):
+        Resources(None)._validate(lease.KIND, bad_spec, old_obj)

@@ -370,6 +370,8 @@ def validate_object_meta_update(new_meta: dict, old_meta: dict, path: str = "met
     an update" check is opt-in here. ``lists``: what ``validate_meta_lists(new_meta, path)``
     returned, when the caller has it.
     """
+    if new_meta == old_meta and lists is None and (new_meta.get("resourceVersion") or not check_resource_version):
+        return []  # unchanged (a status write): the stored metadata passed these checks
     errs: list[FieldError] = []
     if old_meta.get("deletionTimestamp"):
         extra = sorted(set(new_meta.get("finalizers") or []) - set(old_meta.get("finalizers") or []))

@@ -8,7 +8,7 @@ and rejects values of the wrong JSON type.
 from __future__ import annotations
 
 import math
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 import orjson
@@ -16,6 +16,7 @@ import yaml
 from aiohttp import web
 
 from everynode.api import errors, schema
+from everynode.apiserver import cleancheck
 
 MAX_BODY = 3 * 1024 * 1024
 
@@ -173,6 +174,8 @@ def check(type_name: str, obj: dict, path: str = "") -> list[str]:
 
     Raises TypeMismatch for a value of the wrong JSON type.
     """
+    if cleancheck.predicate(type_name)(obj):
+        return []  # nothing to drop, convert or refuse: no walk
     unknown: list[str] = []
     _check_object(type_name, obj, path, unknown)
     return unknown
@@ -263,7 +266,7 @@ def _check_object(type_name: str, obj: dict, path: str, unknown: list[str]) -> N
                 continue
         elif code == _OBJECT:
             if t is dict:
-                _check_dict(typ, value, f"{path}.{name}" if path else name, unknown)
+                _check_object(typ, value, f"{path}.{name}" if path else name, unknown)
                 continue
         elif code == _INTEGER:
             if t is int and INT64_MIN <= value <= INT64_MAX:
@@ -287,14 +290,6 @@ def _check_object(type_name: str, obj: dict, path: str, unknown: list[str]) -> N
         _check_value(typ, value, f"{path}.{name}" if path else name, unknown, type_name)
 
 
-def _check_dict(typ: str, value: dict, path: str, unknown: list[str]) -> None:
-    """A JSON object where the schema has object type ``typ``."""
-    if typ == _POD_SPEC:
-        _check_pod_spec(value, path, unknown)
-    else:
-        _check_object(typ, value, path, unknown)
-
-
 def _check_object_list(el: str, value: list, path: str, unknown: list[str], owner: str) -> None:
     """A JSON array where the schema has a list of objects of type ``el`` (``_check_value``'s
     list branch with the object items walked directly)."""
@@ -303,7 +298,7 @@ def _check_object_list(el: str, value: list, path: str, unknown: list[str], owne
             value[i] = {}  # Go decodes null items as zero values
     for i, item in enumerate(value):
         if type(item) is dict:
-            _check_dict(el, item, f"{path}[{i}]", unknown)
+            _check_object(el, item, f"{path}[{i}]", unknown)
         else:
             _check_value(el, item, f"{path}[{i}]", unknown, owner)
 
@@ -335,68 +330,4 @@ def _check_value(typ: str, value: Any, path: str, unknown: list[str], owner: str
         for k, item in value.items():
             _check_value(el, item, f"{path}.{k}", unknown, owner)
     elif form == "object":
-        _check_dict(typ, value, path, unknown)
-
-
-# Pod specs are the bulk of every pod and template body, and a controller sends thousands of
-# nearly identical ones (they differ in the node affinity). The check of a spec without its
-# affinity is a pure function of its JSON, so it is memoised; the affinity is checked apart.
-_POD_SPEC = "V1PodSpec"
-_MEMO_MAX_KEY = 64 * 1024  # larger specs (rare) are checked without the memo
-
-
-def _check_pod_spec(spec: dict, path: str, unknown: list[str]) -> None:
-    has_affinity = "affinity" in spec
-    affinity = spec.get("affinity")
-    try:
-        key = orjson.dumps({**spec, "affinity": None} if has_affinity else spec,
-                           option=orjson.OPT_PASSTHROUGH_DATETIME)
-    except (orjson.JSONEncodeError, TypeError):
-        key = None
-    if key is None or len(key) > _MEMO_MAX_KEY:
-        _check_object(_POD_SPEC, spec, path, unknown)
-        return
-    cleaned, before, after = _checked_pod_spec(key)
-
-    def take(part: tuple[tuple[str, ...], TypeMismatch | None]) -> None:
-        found, mismatch = part
-        if mismatch is not None:
-            raise TypeMismatch(f"{path}.{mismatch.path}" if path else mismatch.path, mismatch.value,
-                               mismatch.typ, mismatch.owner)
-        unknown.extend(f"{path}.{u}" if path else u for u in found)
-
-    take(before)  # the fields before the affinity, in the order Go's decoder meets them
-    if affinity is not None:
-        _check_value(schema.fields(_POD_SPEC)["affinity"], affinity, f"{path}.affinity" if path else "affinity",
-                     unknown, _POD_SPEC)
-    take(after)
-    if cleaned is not None:
-        spec.clear()
-        spec.update(orjson.loads(cleaned))
-        if has_affinity:
-            spec["affinity"] = affinity
-
-
-_Part = tuple[tuple[str, ...], "TypeMismatch | None"]
-
-
-@lru_cache(maxsize=1024)
-def _checked_pod_spec(key: bytes) -> tuple[bytes | None, _Part, _Part]:
-    """The check of a spec whose affinity is null, in two parts: the fields before the affinity
-    and those after it (unknown fields, first type mismatch); and the spec's JSON after the
-    check when the check changed it, else None."""
-    spec = orjson.loads(key)
-    names = list(spec)
-    cut = names.index("affinity") if "affinity" in spec else len(names)
-    halves = [{k: spec[k] for k in names[:cut]}, {k: spec[k] for k in names[cut + 1:]}]
-    parts: list[_Part] = []
-    for half in halves:
-        found: list[str] = []
-        try:
-            _check_object(_POD_SPEC, half, "", found)
-            parts.append((tuple(found), None))
-        except TypeMismatch as exc:
-            parts.append((tuple(found), exc.with_traceback(None)))  # kept without its frames
-    merged = {**halves[0], **({"affinity": None} if cut < len(names) else {}), **halves[1]}
-    cleaned = orjson.dumps(merged)
-    return (None if cleaned == key else cleaned), parts[0], parts[1]
+        _check_object(typ, value, path, unknown)

@@ -230,20 +230,28 @@ class Resources:
 
     def _validate(self, kind: Kind, obj: Obj, old: Obj | None) -> None:
         meta = obj["metadata"]
+        if old is not None and meta == old["metadata"]:
+            # Unchanged metadata (a lease renewal, most status writes) passed these checks when
+            # it was stored, and an update that changes nothing in it cannot fail them.
+            errs = kind.validate_update(obj, old)
+        else:
+            errs = self._validate_metadata(kind, meta, old)
+            errs += kind.validate_create(obj) if old is None else kind.validate_update(obj, old)
+        if errs:
+            raise errors.invalid_object(kind.kind, kind.group, meta.get("name") or meta.get("generateName", ""),
+                                        errs)
+
+    @staticmethod
+    def _validate_metadata(kind: Kind, meta: Obj, old: Obj | None) -> list:
         name_fn = validation.is_dns1123_label if kind.kind == "Namespace" else validation.is_dns1123_subdomain
         # Both metadata validations of an update end with the same checks of the same fields:
         # done once; when they found errors, done again (each report gets its own error objects).
         lists = validation.validate_meta_lists(meta, "metadata")
         errs = validation.validate_object_meta(meta, kind.namespaced, "metadata", name_fn, lists=lists)
-        if old is None:
-            errs += kind.validate_create(obj)
-        else:
+        if old is not None:
             errs += validation.validate_object_meta_update(meta, old["metadata"], "metadata",
                                                            lists=None if lists else lists)
-            errs += kind.validate_update(obj, old)
-        if errs:
-            raise errors.invalid_object(kind.kind, kind.group, meta.get("name") or meta.get("generateName", ""),
-                                        errs)
+        return errs
 
     async def create(self, kind: Kind, ns: str | None, body: Any, opts: WriteOptions,
                      owned: bool = False) -> tuple[Obj, list[str]]:
