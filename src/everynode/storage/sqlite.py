@@ -326,12 +326,12 @@ class SqliteStore(Store):
             keys = sorted(table)
         return [table[k] for k in keys], self._rev
 
-    def keys(self, prefix: str) -> list[str]:
-        """A snapshot of the keys under ``prefix``, in no particular order (no sort: a pass over
-        all events at 10,000 nodes walks 300,000 keys)."""
+    def entries(self, prefix: str) -> list[Entry]:
+        """A snapshot of the entries under ``prefix``, in no particular order (no sort: a pass
+        over all events at 10,000 nodes walks 300,000 of them)."""
         resource, sub = _split(prefix)
         table = self._data.get(resource) or {}
-        return [k for k in table if k.startswith(prefix)] if sub else list(table)
+        return [e for k, e in table.items() if k.startswith(prefix)] if sub else list(table.values())
 
     def count(self, prefix: str) -> int:
         resource, sub = _split(prefix)
