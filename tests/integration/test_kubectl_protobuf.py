@@ -96,8 +96,9 @@ def test_drain_disable_eviction_sends_protobuf_delete_options(cluster, namespace
 def test_drain_evicts_plain_pod(cluster, namespace):
     cluster.kubectl("create", "-n", namespace, "-f", "-", input=plain_pod("victim-evict"))
     out = _drain(cluster)
-    assert "pod/victim-evict evicted" in out.stdout
-    assert f"node/{NODE} drained" in out.stdout
+    said = f"stdout:\n{out.stdout}\nstderr:\n{out.stderr}"  # this test failed twice in full runs
+    assert "pod/victim-evict evicted" in out.stdout, said
+    assert f"node/{NODE} drained" in out.stdout, said
     assert cluster.kubectl("get", "pod", "victim-evict", "-n", namespace, check=False).returncode != 0
 
 
