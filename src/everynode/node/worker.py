@@ -421,13 +421,12 @@ class PodWorker:
         res = c.get("resources") or {}
         limits, requests = res.get("limits") or {}, res.get("requests") or {}
         sc = {**((self.pod.get("spec") or {}).get("securityContext") or {}), **(c.get("securityContext") or {})}
-        pod_dir = ag.pod_dir(self.uid)
         cfg = ContainerConfig(
             pod_uid=self.uid, pod_name=self.name, namespace=self.namespace, name=name, attempt=attempt,
             image=image, argv=argv, env=env,
             log_path=container_log_path(ag.root_dir, self.namespace, self.name, self.uid, name, attempt),
             working_dir=c.get("workingDir") or None, mounts=mounts, hostname=hostname,
-            hosts_file=(write_hosts_file(pod_dir, ip, hostname, self._host_network())
+            hosts_file=(write_hosts_file(ag.pod_dir(self.uid), ip, hostname, self._host_network())
                         if runtime.writes_files else None),
             cpu_limit_milli=_milli(limits.get("cpu")), memory_limit=_bytes(limits.get("memory")),
             cpu_request_milli=_milli(requests.get("cpu", limits.get("cpu"))),
