@@ -50,22 +50,19 @@ def _value_lines(typ: str, var: str, indent: str, depth: int, todo: list[str]) -
         return []
     if typ in _EXACT:
         return [f"{indent}if {_scalar_fails(typ, var)}: return False"]
-    item = f"x{depth}"
-    if schema.is_list(typ):
-        el = schema.element(typ)
-        lines = [f"{indent}if type({var}) is not list: return False"]
+    if schema.is_list(typ) or schema.is_map(typ):
+        el, is_list = schema.element(typ), schema.is_list(typ)
+        lines = [f"{indent}if type({var}) is not {'list' if is_list else 'dict'}: return False"]
         if el == "any":
             return lines
-        # A null item is made a zero value by the walk: not clean.
-        inner = _value_lines(el, item, indent + "    ", depth + 1, todo)
-        return lines + [f"{indent}for {item} in {var}:", f"{indent}    if {item} is None: return False", *inner]
-    if schema.is_map(typ):
-        el = schema.element(typ)
-        lines = [f"{indent}if type({var}) is not dict: return False"]
-        if el == "any":
-            return lines
-        inner = _value_lines(el, item, indent + "        ", depth + 1, todo)
-        return lines + [f"{indent}for {item} in {var}.values():", f"{indent}    if {item} is not None:", *inner]
+        item = f"x{depth}"
+        if is_list:  # a null item is made a zero value by the walk: not clean
+            head = [f"{indent}for {item} in {var}:", f"{indent}    if {item} is None: return False"]
+            inner = _value_lines(el, item, indent + "    ", depth + 1, todo)
+        else:  # a null map value is left as it is
+            head = [f"{indent}for {item} in {var}.values():", f"{indent}    if {item} is not None:"]
+            inner = _value_lines(el, item, indent + "        ", depth + 1, todo)
+        return lines + head + inner
     todo.append(typ)
     return [f"{indent}if type({var}) is not dict or not {_fn(typ)}({var}): return False"]
 
