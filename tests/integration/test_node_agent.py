@@ -491,8 +491,11 @@ def test_no_process_left_after_crash_restart_and_down(own_cluster):
     wait_for(lambda: not any(alive(p) for p in main_pids), 5, message="main processes die with the agent")
     c.up()  # the restarted agent kills what the crashed one left
     wait_for(lambda: not any(alive(p) for p in children), 10, message="orphans cleaned up on restart")
+    # Until the restarted agent reports, the pod still shows the crashed agent's "running".
     pod = wait_for(lambda: (p := c.kubectl_json("get", "pod", "sleeper")) and
-                   "running" in container_status(p).get("state", {}) and p, 30)
+                   "running" in container_status(p).get("state", {}) and
+                   container_status(p).get("restartCount") == 1 and p, 30,
+                   message="the container restarted once and running")
     assert container_status(pod)["restartCount"] == 1
     new_pids = [r["pid"] for r in records(c, "everynode-worker")]
     new_children = _children_of(new_pids)
