@@ -37,11 +37,9 @@ def _fn(type_name: str) -> str:
 
 def _scalar_fails(typ: str, var: str) -> str:
     """An expression true when scalar ``var`` (not None) is not accepted as it is."""
-    exact = _EXACT[typ]
-    test = " and ".join(f"type({var}) is not {t}" for t in exact)
     if typ == "integer":
-        test = f"type({var}) is not int or not INT64_MIN <= {var} <= INT64_MAX"
-    return test
+        return f"type({var}) is not int or not INT64_MIN <= {var} <= INT64_MAX"
+    return " and ".join(f"type({var}) is not {t}" for t in _EXACT[typ])
 
 
 def _value_lines(typ: str, var: str, indent: str, depth: int, todo: list[str]) -> list[str]:
