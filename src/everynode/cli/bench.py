@@ -100,7 +100,26 @@ def machine() -> dict:
     except OSError:
         load = (0.0, 0.0, 0.0)
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "python_executable": sys.executable, "python_build": python_build(_own_maps()),
             "platform": platform.platform(), "loadavg_start": [round(x, 2) for x in load]}
+
+
+def python_build(maps: str) -> dict:
+    """How the running CPython is linked: from a shared ``libpython`` (``--enable-shared``, as
+    pyenv builds it here) or with it linked into the executable (as Debian's python3.11), read
+    from ``maps``, this process's memory map. The build matters as much as the host: at the
+    same moment on this project's VM, pyenv's 3.11.7 (shared, not profile-guided) measured a
+    host speed of 15 ms and Debian's python3.11 9 ms, and the cluster benchmarks ran 8-18%
+    slower under pyenv's (docs/benchmarks.md, session 12)."""
+    return {"shared_libpython": "/libpython" in maps}
+
+
+def _own_maps() -> str:
+    try:
+        with open("/proc/self/maps") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def host_speed(rounds: int = 15) -> float:
@@ -785,6 +804,10 @@ async def _run(args: argparse.Namespace) -> int:
     host["host_speed_ms_end"] = host_speed()
     print(f"host speed: {host['host_speed_ms_start']} ms before, {host['host_speed_ms_end']} ms after "
           "(CPU for a fixed piece of Python work; lower is faster)")
+    shared = host["python_build"]["shared_libpython"]
+    print(f"python: {host['python']} at {host['python_executable']} "
+          f"({'a shared libpython' if shared else 'libpython linked in'}; the interpreter's build changes "
+          "every figure: docs/benchmarks.md)")
     write_report(out, which, {"benchmark": which, "command": "everynode " + " ".join(sys.argv[1:]),
                               "machine": host, "results": results})
     return 0 if ok else 1
