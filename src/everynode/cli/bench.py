@@ -109,8 +109,8 @@ def python_build(maps: str) -> dict:
     pyenv builds it here) or with it linked into the executable (as Debian's python3.11), read
     from ``maps``, this process's memory map. The build matters as much as the host: at the
     same moment on this project's VM, pyenv's 3.11.7 (shared, not profile-guided) measured a
-    host speed of 15 ms and Debian's python3.11 9 ms, and the cluster benchmarks ran 8-18%
-    slower under pyenv's (docs/benchmarks.md, session 12)."""
+    host speed of 15 ms and Debian's python3.11 9 ms, and the creation benchmarks ran 8-24%
+    slower under pyenv's (docs/benchmarks.md, item 68)."""
     return {"shared_libpython": "/libpython" in maps}
 
 
