@@ -1,0 +1,38 @@
+"""Smoke runs of the microbenchmarks under ``bench/`` at tiny sizes: each still runs end to
+end, measures something and writes its report. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def run_script(name: str, out: Path, *args: str) -> dict:
+    proc = subprocess.run([sys.executable, str(BENCH / name), *args, "--out", str(out)],
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("path", ["agent", "local", "handle"])
+def test_lease_update(tmp_path, path):
+    report = run_script("lease_update.py", tmp_path / "lease.json", "--leases", "30", "--concurrency", "7",
+                        "--rounds", "2", "--repeat", "2", "--path", path)
+    assert report["leases"] == 30 and report["concurrency"] == 7 and report["path"] == path
+    assert len(report["cpu_us_per_renewal"]) == 2 and report["median_us"] > 0
+
+
+def test_pod_writes(tmp_path):
+    report = run_script("pod_writes.py", tmp_path / "pods.json", "--pods", "10", "--repeat", "2")
+    assert report["pods"] == 10 and len(report["cpu_us_per_pod"]) == 2 and report["median_us"] > 0
+    assert set(report["per_kind_median_us"]) == {"create", "ev-create", "bind", "ev-sched", "ev-pulled",
+                                                 "ev-created", "ev-started", "status"}
+    assert all(us > 0 for us in report["per_kind_median_us"].values())
