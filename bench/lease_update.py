@@ -109,8 +109,7 @@ async def run(args: argparse.Namespace) -> dict:
             pstats.Stats(prof).sort_stats(args.profile).print_stats(45)
         await store.close()
     return {"leases": args.leases, "concurrency": step, "rounds": args.rounds, "repeat": args.repeat,
-            "path": args.path,
-            "cpu_us_per_renewal": samples, "median_us": statistics.median(samples), "min_us": min(samples),
+            "path": args.path, "cpu_us_per_renewal": samples, "median_us": statistics.median(samples), "min_us": min(samples),
             "python": platform.python_version(), "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
@@ -127,6 +126,11 @@ def main() -> None:
     p.add_argument("--profile", choices=("tottime", "cumulative"), help="print a cProfile of the blocks")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "lease_update.json"))
     args = p.parse_args()
+    for name in ("leases", "rounds", "repeat"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    if args.concurrency < 0:
+        p.error("--concurrency must be at least 1 (0: every lease of a round)")
     report = uvloop.run(run(args))
     print(f"{'path':<8} {'leases':>7} {'in flight':>9} {'renewals':>9} {'median us':>10} {'min us':>8}  blocks")
     print(f"{report['path']:<8} {report['leases']:>7} {report['concurrency']:>9} "

@@ -36,3 +36,11 @@ def test_pod_writes(tmp_path):
     assert set(report["per_kind_median_us"]) == {"create", "ev-create", "bind", "ev-sched", "ev-pulled",
                                                  "ev-created", "ev-started", "status"}
     assert all(us > 0 for us in report["per_kind_median_us"].values())
+
+
+@pytest.mark.parametrize("args", [["--concurrency", "-1"], ["--leases", "0"], ["--rounds", "0"]])
+def test_lease_update_refuses_bad_sizes(tmp_path, args):
+    proc = subprocess.run([sys.executable, str(BENCH / "lease_update.py"), *args, "--out", str(tmp_path / "x.json")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "must be at least 1" in proc.stderr
+    assert not (tmp_path / "x.json").exists()
