@@ -225,3 +225,45 @@ def test_list_for_cache_answers_as_the_list_request_with_the_stores_objects(tmp_
         assert shared
     else:
         assert typed[0] == 400
+
+
+@pytest.mark.parametrize("own_rv", [False, True])
+def test_eviction_retries_a_conflict_unless_the_client_set_a_resource_version(tmp_path, monkeypatch, own_rv):
+    """As upstream's eviction handler: a pending pod is deleted with the resourceVersion just
+    read; when the pod changes in between (the kubelet's status write) the eviction reads it
+    again and retries, unless the client's own precondition caused the conflict."""
+    from everynode.apiserver import app as appmod
+
+    monkeypatch.setattr(appmod, "EVICTION_RETRY_SECONDS", 0.01)
+
+    async def body(server, c):
+        created = await c.create("pods", {**_pod("a"), "status": {}})
+        created["status"] = {"phase": "Pending"}
+        pending = await c.replace("pods", created, "status")
+        real_delete = server.resources.delete
+        calls = []
+
+        async def delete_after_a_status_write(kind, ns, name, options):
+            calls.append(options.get("preconditions"))
+            if len(calls) == 1:  # the kubelet writes the status between the read and the delete
+                cur = server.store.get("pods/default/a").value
+                await c.replace("pods", {**cur, "status": {**cur["status"], "podIP": "10.0.0.9"}}, "status")
+            return await real_delete(kind, ns, name, options)
+
+        server.resources.delete = delete_after_a_status_write
+        eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "a"}}
+        if own_rv:
+            eviction["deleteOptions"] = {"preconditions": {"resourceVersion": pending["metadata"]["resourceVersion"]}}
+        try:
+            out = await c.post_subresource("pods", "a", "default", "eviction", eviction)
+        except ApiError as exc:
+            out = (exc.code, exc.reason)
+        entry = server.store.get("pods/default/a")
+        return out, calls, entry is None or bool(entry.value["metadata"].get("deletionTimestamp"))
+
+    out, calls, evicted = run(tmp_path, body)
+    if own_rv:
+        assert out == (409, "Conflict") and len(calls) == 1 and not evicted
+    else:
+        assert out["status"] == "Success" and evicted
+        assert len(calls) == 2 and calls[0]["resourceVersion"] != calls[1]["resourceVersion"]

@@ -47,6 +47,9 @@ def next_bookmark(now: float, deadline: float) -> float:
     pre = deadline - BOOKMARK_BEFORE_DEADLINE
     return pre if now < pre < now + BOOKMARK_INTERVAL else now + BOOKMARK_INTERVAL
 EVENT_TTL = 3600.0
+# Upstream's EvictionsRetry: 20 attempts, 0.5 s apart (+ up to 10% jitter), on a conflict.
+EVICTION_ATTEMPTS = 20
+EVICTION_RETRY_SECONDS = 0.5
 EXPIRY_CHUNK = 5000
 
 # Extra handlers for subresources served outside the generic REST path
@@ -722,13 +725,30 @@ class ApiServer:
         if r.subresource == "binding":
             await self.resources.bind(kind, r.namespace, r.name, body, opts)
         else:
-            # eviction: no PodDisruptionBudgets are served, so an eviction is a checked delete.
-            from everynode.api.kinds import pod as podkind
+            await self._evict(kind, r, body, dry_run)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
+    async def _evict(self, kind: Kind, r: Route, body: dict, dry_run: list[str]) -> None:
+        """An eviction: no PodDisruptionBudgets are served, so a checked delete of the pod as read
+        now (a pending pod's delete carries its resourceVersion). As upstream's eviction handler,
+        a conflict (the pod changed between the read and the delete: a status write) is retried
+        with the pod read again, up to EVICTION_ATTEMPTS times 0.5 s apart, unless the client set
+        a resourceVersion precondition of its own."""
+        from everynode.api.kinds import pod as podkind
+
+        given = body.get("deleteOptions")
+        preconditions = given.get("preconditions") if isinstance(given, dict) else None
+        own_rv = preconditions.get("resourceVersion") if isinstance(preconditions, dict) else None
+        for attempt in range(EVICTION_ATTEMPTS):
             current = self.resources.get(kind, r.namespace, r.name).value
             options = podkind.eviction_delete_options(body, r.name, current, dry_run)
-            await self.resources.delete(kind, r.namespace, r.name, options)
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+            try:
+                await self.resources.delete(kind, r.namespace, r.name, options)
+                return
+            except ApiError as exc:
+                if exc.code != 409 or own_rv is not None or attempt + 1 == EVICTION_ATTEMPTS:
+                    raise
+            await asyncio.sleep(EVICTION_RETRY_SECONDS * (1 + 0.1 * random.random()))
 
     # --------------------------------------------------------------- bootstrap
 
