@@ -47,10 +47,10 @@ def next_bookmark(now: float, deadline: float) -> float:
     pre = deadline - BOOKMARK_BEFORE_DEADLINE
     return pre if now < pre < now + BOOKMARK_INTERVAL else now + BOOKMARK_INTERVAL
 EVENT_TTL = 3600.0
+EXPIRY_CHUNK = 5000
 # Upstream's EvictionsRetry: 20 attempts, 0.5 s apart (+ up to 10% jitter), on a conflict.
 EVICTION_ATTEMPTS = 20
 EVICTION_RETRY_SECONDS = 0.5
-EXPIRY_CHUNK = 5000
 
 # Extra handlers for subresources served outside the generic REST path
 # (pods/log, pods/eviction, ...): (plural, subresource) -> handler.
