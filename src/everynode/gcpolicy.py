@@ -8,9 +8,9 @@ whenever the heap has grown by a quarter. Nearly all those objects are
 plain JSON data: they never form reference cycles and refcounting frees them.
 
 Policy: young collections are rarer (``THRESHOLDS``), and every object that
-survives a full collection is moved to the
-permanent generation (``gc.freeze``), so later full collections only walk
-what was allocated since. Cyclic garbage among frozen objects would never be
+survives a full collection, or any collection ``pace`` makes, is moved to the
+permanent generation (``gc.freeze``), so later collections only walk what
+was allocated since. Cyclic garbage among frozen objects would never be
 collected, so the permanent generation is released again now and then (see
 ``install``) and the next full collection walks everything once.
 
@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Mapping
 
 _installed: list = []
+_sweep_pending: list = []  # non-empty from the moment a sweep is due until its full collection
 
 # A young collection every 50,000 container allocations instead of 700: most of a request's
 # dicts and lists are freed by refcounting before they are ever walked, and the long-lived
@@ -69,20 +70,20 @@ def install(sweep_every: float = 3600.0, growth: float = 1.25,
     if _installed:
         return
     gc.set_threshold(*THRESHOLDS)
-    state = {"last_sweep": time.monotonic(), "baseline": -1, "sweeping": False}
+    state = {"last_sweep": time.monotonic(), "baseline": -1}
 
     def on_gc(phase: str, info: dict) -> None:
         if phase != "stop" or info.get("generation") != 2:
             return
         gc.freeze()
-        if state["sweeping"] or state["baseline"] < 0:  # this collection walked everything
-            state["sweeping"] = False
+        if _sweep_pending or state["baseline"] < 0:  # this collection walked everything
+            _sweep_pending.clear()
             state["baseline"] = heap_size()
             return
         now = time.monotonic()
         if now - state["last_sweep"] >= sweep_every and heap_size() >= state["baseline"] * growth:
             state["last_sweep"] = now
-            state["sweeping"] = True
+            _sweep_pending.append(True)
             gc.unfreeze()  # the next full collection walks everything once
 
     gc.callbacks.append(on_gc)
@@ -124,10 +125,19 @@ def pace_from_env(environ: Mapping[str, str]) -> float:
 
 async def pace(period: float = PACE) -> None:
     """Collect on a clock while the loop runs (see the module doc); cancel to stop. The
-    automatic collections stay on for allocation bursts (creating thousands of objects)."""
+    automatic collections stay on for allocation bursts (creating thousands of objects).
+
+    With the policy installed, what survives a paced collection of any generation is frozen
+    at once, not only after a full one: each long-lived object is then walked once instead of
+    three times (young, middle, full). In a cluster the older collections found no cyclic
+    garbage at all (``GcClock``'s ``gc_collected``: none in a creation of 1,000 pods or in a
+    minute of 3,000 or 10,000 idle nodes), so they only walked live objects again; cycles that
+    outlive a paced collection wait for the sweep, as those outliving a full one did."""
     while True:
         await asyncio.sleep(period)
         gc.collect(paced_generation(gc.get_count()))
+        if _installed and not _sweep_pending:  # a sweep due: everything stays for its walk
+            gc.freeze()
 
 
 def settle() -> None:
@@ -142,6 +152,7 @@ def uninstall() -> None:
     for cb in _installed:
         gc.callbacks.remove(cb)
     _installed.clear()
+    _sweep_pending.clear()
     gc.unfreeze()
     gc.set_threshold(*_DEFAULTS)
 
@@ -152,6 +163,7 @@ class GcClock:
     def __init__(self) -> None:
         self.seconds = [0.0, 0.0, 0.0]
         self.collections = [0, 0, 0]
+        self.collected = [0, 0, 0]  # unreachable objects found: the cyclic garbage each generation freed
         self.longest = 0.0  # the longest single collection
         self._started = 0.0
 
@@ -163,6 +175,7 @@ class GcClock:
             took = time.perf_counter() - self._started
             self.seconds[gen] += took
             self.collections[gen] += 1
+            self.collected[gen] += info.get("collected", 0)
             self.longest = max(self.longest, took)
 
     def __enter__(self) -> GcClock:
@@ -174,4 +187,5 @@ class GcClock:
 
     def report(self) -> dict:
         return {"gc_s": round(sum(self.seconds), 3), "gc_s_per_generation": [round(s, 3) for s in self.seconds],
-                "gc_collections": list(self.collections), "gc_longest_ms": round(self.longest * 1000, 1)}
+                "gc_collections": list(self.collections), "gc_collected": list(self.collected),
+                "gc_longest_ms": round(self.longest * 1000, 1)}

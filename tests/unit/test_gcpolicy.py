@@ -93,6 +93,20 @@ def test_gc_clock_counts_collections_per_generation():
     assert clock._on_gc not in gc.callbacks
 
 
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_gc_clock_counts_the_cyclic_garbage_found():
+    gc.collect()
+    with gcpolicy.GcClock() as clock:
+        for _ in range(10):
+            _Cycle()  # unreachable at once, but only a collection frees it
+        gc.collect(2)
+    assert clock.report()["gc_collected"][2] >= 10
+
+
 @pytest.mark.parametrize("counts, generation", [
     ((5, 0, 0), 0),
     ((100_000, 7, 4), 0),
@@ -120,6 +134,64 @@ def test_pace_collects_on_a_clock_each_generation_in_turn(policy):
     assert young >= 20 and middle >= 2 and full >= 1
     assert young > middle > full
     assert clock.longest > 0
+
+
+def _paced(collections: int, period: float = 0.005) -> None:
+    import asyncio
+
+    async def run():
+        task = asyncio.create_task(gcpolicy.pace(period))
+        while gcpolicy_collections[0] < collections:
+            await asyncio.sleep(period)
+        task.cancel()
+
+    gcpolicy_collections = [0]
+
+    def count(phase, info):
+        if phase == "stop":
+            gcpolicy_collections[0] += 1
+
+    gc.callbacks.append(count)
+    try:
+        asyncio.run(run())
+    finally:
+        gc.callbacks.remove(count)
+
+
+def test_paced_collections_freeze_their_survivors_when_installed(policy):
+    policy.install(sweep_every=3600)
+    gc.collect()
+    before = gc.get_freeze_count()
+    keep = [{"x": [i]} for i in range(1000)]
+    _paced(3)  # young collections only, at first
+    assert gc.get_freeze_count() >= before + len(keep)
+    del keep
+
+
+def test_paced_collections_freeze_nothing_without_the_policy():
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+    keep = [{"x": [i]} for i in range(1000)]
+    _paced(3)
+    assert gc.get_freeze_count() == 0
+    del keep
+
+
+def test_a_due_sweep_is_not_undone_by_the_paced_freeze(policy):
+    # Every full collection is due for a sweep once the baseline is set: the paced collections
+    # that follow the one that unfroze must leave the heap unfrozen for the sweep's walk.
+    policy.install(sweep_every=0, growth=0, heap_size=gc.get_freeze_count)
+    obj = _Cyclic()
+    obj.me = obj
+    ref = weakref.ref(obj)
+    gc.collect()  # baseline; obj frozen
+    del obj
+    gc.collect()  # due: unfrozen after freezing
+    assert gc.get_freeze_count() == 0
+    _paced(1)  # a young collection: must not freeze again
+    assert gc.get_freeze_count() == 0
+    gc.collect()  # the sweep's full collection
+    assert ref() is None
 
 
 def test_resident_bytes_is_this_processes_memory():
