@@ -60,14 +60,32 @@ def test_a_dependent_of_an_unseen_owner_is_checked_when_first_seen(gc):
     assert gc.dependents["ghost-uid"] == {("pods", "default/p")}
 
 
-def test_an_update_with_the_same_references_still_reports_a_foreground_owner(gc):
-    first = obj("p", "p-uid", ("a",))
-    pods(gc, "add", first)
+def _foreground_owner(gc):
     owner = obj("a", "a-uid", deleting=True, finalizers=["foregroundDeletion"])
     gc.infs["daemonsets"]._store(owner)
+
+
+def _blocking(o, block=True):
+    for ref in o["metadata"]["ownerReferences"]:
+        ref["blockOwnerDeletion"] = block
+    return o
+
+
+# As upstream's graph builder (addUnblockedOwnersToDeleteQueue): an owner deleting in the
+# foreground is looked at again when a dependent's references to it change, not on every update.
+@pytest.mark.parametrize("before, after, queued_owner", [
+    (_blocking(obj("p", "p-uid", ("a",))), _blocking(obj("p", "p-uid", ("a",))), False),  # a renewal, a status
+    (_blocking(obj("p", "p-uid", ("a",))), obj("p", "p-uid", ()), True),                  # reference removed
+    (_blocking(obj("p", "p-uid", ("a",))), _blocking(obj("p", "p-uid", ("a",)), False), True),  # unblocked
+    (obj("p", "p-uid", ()), obj("p", "p-uid", ("a",)), True),                             # reference added
+    (_blocking(obj("p", "p-uid", ("b",))), obj("p", "p-uid", ()), False),                 # owner not deleting
+])
+def test_a_foreground_owner_is_queued_when_a_reference_to_it_changes(gc, before, after, queued_owner):
+    pods(gc, "add", before)
+    _foreground_owner(gc)
     gc.queue._queue.clear()
-    pods(gc, "update", obj("p", "p-uid", ("a",)), first)
-    assert queued(gc) == [("owner", "daemonsets", "default/a")]
+    pods(gc, "update", after, before)
+    assert (("owner", "daemonsets", "default/a") in queued(gc)) == queued_owner
 
 
 def test_an_object_deleting_with_the_orphan_finalizer_is_queued_as_an_owner(gc):

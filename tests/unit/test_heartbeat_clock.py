@@ -113,3 +113,36 @@ def test_stale_entries_do_not_pile_up():
         await clock.stop()
 
     run(main())
+
+
+def test_a_callback_booking_itself_later_does_not_delay_the_next_call_due():
+    async def main():
+        clock = HeartbeatClock(resolution=0.005)
+        calls: list[str] = []
+        again = clock.add(lambda: (calls.append("again"), clock.call_in(again, 5.0)))
+        soon = clock.add(lambda: calls.append("soon"))
+        clock.call_in(again, 0.01)  # books itself 5 s later from inside the clock's call
+        clock.call_in(soon, 0.05)
+        await asyncio.sleep(0.2)
+        await clock.stop()
+        assert calls == ["again", "soon"]
+
+    run(main())
+
+
+def test_a_stopped_clock_calls_nothing_until_booked_again():
+    async def main():
+        clock = HeartbeatClock(resolution=0.005)
+        calls: list[str] = []
+        a = clock.add(lambda: calls.append("a"))
+        b = clock.add(lambda: calls.append("b"))
+        clock.call_in(a, 0.02)
+        await clock.stop()
+        await asyncio.sleep(0.05)
+        assert calls == []
+        clock.call_in(b, 0.01)  # the clock runs again: what was due is called too
+        await asyncio.sleep(0.05)
+        await clock.stop()
+        assert calls == ["a", "b"]
+
+    run(main())

@@ -71,24 +71,29 @@ class GarbageCollector(Controller):
             if meta["uid"] not in self.uids:  # an object's plural and key never change
                 self.uids[meta["uid"]] = key
                 self.uid_plurals[meta["uid"]] = plural
-            if old is not None:
-                for ref in self._refs(old):
-                    self.dependents[ref["uid"]].discard((plural, key))
+            old_refs = self._refs(old) if old is not None else []
+            for ref in old_refs:
+                self.dependents[ref["uid"]].discard((plural, key))
             for ref in refs:
                 self.dependents[ref["uid"]].add((plural, key))
                 if ref["uid"] not in self.uids:
                     self.queue.add(("dependent", plural, key))
+            # An owner deleting in the foreground looks at its dependents again when one of its
+            # references was added, removed or changed (upstream's addUnblockedOwnersToDeleteQueue),
+            # not on every update of a dependent.
+            for ref in [r for r in old_refs if r not in refs] + [r for r in refs if r not in old_refs]:
+                self._recheck_deleting_owner(ref["uid"])
         if meta.get("deletionTimestamp"):
             finalizers = meta.get("finalizers") or []
             if "orphan" in finalizers or "foregroundDeletion" in finalizers:
                 self.queue.add(("owner", plural, key or key_of(obj)))
-        # A dependent that changed while its owner deletes in the foreground.
-        for ref in refs:
-            owner = self._owner(ref["uid"])
-            if owner is not None:
-                o = self.infs[owner[0]].get(owner[1])
-                if o is not None and o["metadata"].get("deletionTimestamp"):
-                    self.queue.add(("owner", owner[0], owner[1]))
+
+    def _recheck_deleting_owner(self, uid: str) -> None:
+        owner = self._owner(uid)
+        if owner is not None:
+            o = self.infs[owner[0]].get(owner[1])
+            if o is not None and o["metadata"].get("deletionTimestamp"):
+                self.queue.add(("owner", owner[0], owner[1]))
 
     def _owner(self, uid: str) -> tuple[str, str] | None:
         """(plural, key) of the object with ``uid``, if seen."""

@@ -4,9 +4,11 @@ A kubelet is a process of its own with one lease loop. A cluster that simulates 
 in one process would keep 10,000 tasks asleep instead, 1,000 of them waking every second: each
 wake-up costs a timer, a future and two task switches, and each sleep leaves eight objects
 (the future, the timer, the context...) that live for the whole 10 s period, long enough for
-every generation of the garbage collector to walk them. Here one task sleeps until the
-earliest due time and then calls everything due within ``resolution``; each due time is a
-tuple of two numbers, which the collector stops tracking after its first look.
+every generation of the garbage collector to walk them. Here one timer of the event loop is
+set for the earliest due time, and its call makes everything due within ``resolution``; each
+due time is a tuple of two numbers, which the collector stops tracking after its first look.
+The timer is a plain loop callback, not a task asleep in ``asyncio.timeout``: a wake-up (about
+100 a second at 10,000 nodes) then costs no future, no timeout context and no TimeoutError.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -33,8 +36,8 @@ class HeartbeatClock:
         self._due: dict[int, float] = {}  # id -> due time of its live heap entry
         self._callbacks: dict[int, Callable[[], None]] = {}
         self._ids = itertools.count()
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = math.inf  # when the timer fires (``time.monotonic()``)
 
     def add(self, callback: Callable[[], None]) -> int:
         """Register ``callback``; the id schedules it (``call_in``) and removes it."""
@@ -53,52 +56,50 @@ class HeartbeatClock:
 
     def call_at(self, cid: int, due: float) -> None:
         """Call ``cid``'s callback once at ``due`` (``time.monotonic()``), replacing a call it
-        had due; a time already past is due at once."""
+        had due; a time already past is due at once. Needs a running event loop."""
         if cid not in self._callbacks:
             raise KeyError(f"heartbeat {cid} is not registered")
         self._due[cid] = due
         heapq.heappush(self._heap, (due, cid))
-        if self._task is None or self._task.done():
-            self._wake = asyncio.Event()
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="heartbeat-clock")
-        elif self._heap[0][1] == cid and self._wake is not None:
-            self._wake.set()  # due before what the clock sleeps for
+        if due < self._timer_due:
+            self._arm(due)  # due before what the timer is set for
 
     @property
     def scheduled(self) -> int:
         return len(self._due)
 
-    async def _run(self) -> None:
-        assert self._wake is not None
+    def _arm(self, due: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_due = due
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, due - time.monotonic()), self._tick)
+
+    def _tick(self) -> None:
+        self._timer, self._timer_due = None, math.inf
         heap = self._heap
-        while True:
-            horizon = time.monotonic() + self.resolution
-            while heap and heap[0][0] <= horizon:
-                due, cid = heapq.heappop(heap)
-                if self._due.get(cid) != due:
-                    continue  # replaced by a later call_in, or removed
-                del self._due[cid]
-                try:
-                    self._callbacks[cid]()
-                except Exception:
-                    log.exception("heartbeat callback failed")
-            if len(heap) > 2 * len(self._due) + 64:
-                # Removed and replaced entries pile up while nobody pops them: rebuild.
-                heap[:] = [(d, c) for d, c in heap if self._due.get(c) == d]
-                heapq.heapify(heap)
-            self._wake.clear()
-            wait = None if not heap else max(self.resolution, heap[0][0] - time.monotonic())
+        horizon = time.monotonic() + self.resolution
+        while heap and heap[0][0] <= horizon:
+            due, cid = heapq.heappop(heap)
+            if self._due.get(cid) != due:
+                continue  # replaced by a later call_in, or removed
+            del self._due[cid]
             try:
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+                self._callbacks[cid]()
+            except Exception:
+                log.exception("heartbeat callback failed")
+        if len(heap) > 2 * len(self._due) + 64:
+            # Removed and replaced entries pile up while nobody pops them: rebuild.
+            heap[:] = [(d, c) for d, c in heap if self._due.get(c) == d]
+            heapq.heapify(heap)
+        if heap:
+            # Not sooner than ``resolution`` from now: what falls due meanwhile goes together.
+            # (A callback may have set the timer already, for a call of its own.)
+            due = max(heap[0][0], time.monotonic() + self.resolution)
+            if due < self._timer_due:
+                self._arm(due)
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        """Stop calling: the calls due are kept, and made again from the next booking on."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_due = None, math.inf
