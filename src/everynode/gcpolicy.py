@@ -8,9 +8,9 @@ whenever the heap has grown by a quarter. Nearly all those objects are
 plain JSON data: they never form reference cycles and refcounting frees them.
 
 Policy: young collections are rarer (``THRESHOLDS``), and every object that
-survives a full collection, or any collection ``pace`` makes, is moved to the
-permanent generation (``gc.freeze``), so later collections only walk what
-was allocated since. Cyclic garbage among frozen objects would never be
+survives a full collection, or any collection ``pace`` makes while no cyclic
+garbage turns up, is moved to the permanent generation (``gc.freeze``), so
+later collections only walk what was allocated since. Cyclic garbage among frozen objects would never be
 collected, so the permanent generation is released again now and then (see
 ``install``) and the next full collection walks everything once.
 
@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 
 _installed: list = []
 _sweep_pending: list = []  # non-empty from the moment a sweep is due until its full collection
+_cycles_seen: list = []  # non-empty when a collection since the last full one found cyclic garbage
 
 # A young collection every 50,000 container allocations instead of 700: most of a request's
 # dicts and lists are freed by refcounting before they are ever walked, and the long-lived
@@ -73,8 +74,13 @@ def install(sweep_every: float = 3600.0, growth: float = 1.25,
     state = {"last_sweep": time.monotonic(), "baseline": -1}
 
     def on_gc(phase: str, info: dict) -> None:
-        if phase != "stop" or info.get("generation") != 2:
+        if phase != "stop":
             return
+        if info.get("collected") and not _cycles_seen:
+            _cycles_seen.append(True)
+        if info.get("generation") != 2:
+            return
+        _cycles_seen.clear()
         gc.freeze()
         if _sweep_pending or state["baseline"] < 0:  # this collection walked everything
             _sweep_pending.clear()
@@ -129,14 +135,16 @@ async def pace(period: float = PACE) -> None:
 
     With the policy installed, what survives a paced collection of any generation is frozen
     at once, not only after a full one: each long-lived object is then walked once instead of
-    three times (young, middle, full). In a cluster the older collections found no cyclic
-    garbage at all (``GcClock``'s ``gc_collected``: none in a creation of 1,000 pods or in a
-    minute of 3,000 or 10,000 idle nodes), so they only walked live objects again; cycles that
-    outlive a paced collection wait for the sweep, as those outliving a full one did."""
+    three times (young, middle, full). In a cluster the collections found no cyclic garbage at
+    all (``GcClock``'s ``gc_collected``: none in a creation of 1,000 pods or in a minute of
+    3,000 or 10,000 idle nodes), so the older ones only walked live objects again. Where cycles
+    do appear (some collection since the last full one found garbage), survivors wait for the
+    next full collection as before, so cycles that die a little later are still collected;
+    and while a sweep is due everything stays unfrozen for its walk."""
     while True:
         await asyncio.sleep(period)
         gc.collect(paced_generation(gc.get_count()))
-        if _installed and not _sweep_pending:  # a sweep due: everything stays for its walk
+        if _installed and not _sweep_pending and not _cycles_seen:
             gc.freeze()
 
 
@@ -153,6 +161,7 @@ def uninstall() -> None:
         gc.callbacks.remove(cb)
     _installed.clear()
     _sweep_pending.clear()
+    _cycles_seen.clear()
     gc.unfreeze()
     gc.set_threshold(*_DEFAULTS)
 

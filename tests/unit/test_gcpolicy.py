@@ -177,6 +177,25 @@ def test_paced_collections_freeze_nothing_without_the_policy():
     del keep
 
 
+def test_paced_collections_freeze_nothing_while_cyclic_garbage_appears(policy):
+    # A workload that makes reference cycles: what survives waits for the next full
+    # collection, which may find the cycles that die meanwhile; then freezing resumes.
+    policy.install(sweep_every=3600)
+    gc.collect()
+    before = gc.get_freeze_count()
+    for _ in range(10):
+        _Cycle()  # garbage at once: the next collection finds it
+    keep = [{"x": [i]} for i in range(1000)]
+    _paced(1)
+    assert gc.get_freeze_count() == before
+    gc.collect()  # the full collection: found what there was, froze the survivors
+    more = [{"y": [i]} for i in range(1000)]
+    frozen = gc.get_freeze_count()
+    _paced(1)
+    assert gc.get_freeze_count() >= frozen + len(more)
+    del keep, more
+
+
 def test_a_due_sweep_is_not_undone_by_the_paced_freeze(policy):
     # Every full collection is due for a sweep once the baseline is set: the paced collections
     # that follow the one that unfroze must leave the heap unfrozen for the sweep's walk.
