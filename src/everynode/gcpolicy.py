@@ -103,14 +103,14 @@ MIDDLE_EVERY = 8
 FULL_EVERY = 5
 
 
-def paced_generation(counts: tuple[int, int, int], middle_every: int = MIDDLE_EVERY,
+def paced_generation(young: int, middle: int, middle_every: int = MIDDLE_EVERY,
                      full_every: int = FULL_EVERY) -> int:
-    """The generation a paced collection takes, from ``gc.get_count()``: its second and third
-    numbers count the collections of the generation below since the last of their own, as
-    CPython keeps them (automatic collections included)."""
-    if counts[2] >= full_every:
+    """The generation a paced collection takes, from the paced collections made since the
+    last middle one (``young``) and since the last full one (``middle``). The pace keeps its
+    own counts: ``gc.get_count()``'s are reset by every ``gc.freeze()``."""
+    if middle >= full_every:
         return 2
-    if counts[1] >= middle_every:
+    if young >= middle_every:
         return 1
     return 0
 
@@ -141,9 +141,19 @@ async def pace(period: float = PACE) -> None:
     do appear (some collection since the last full one found garbage), survivors wait for the
     next full collection as before, so cycles that die a little later are still collected;
     and while a sweep is due everything stays unfrozen for its walk."""
+    young = middle = 0
     while True:
         await asyncio.sleep(period)
-        gc.collect(paced_generation(gc.get_count()))
+        generation = paced_generation(young, middle)
+        gc.collect(generation)
+        if generation == 0:
+            young += 1
+        elif generation == 1:
+            young, middle = 0, middle + 1
+        else:
+            # Still made when everything else is frozen: it walks little then, and the
+            # installed policy's sweep is decided after a full collection.
+            young = middle = 0
         if _installed and not _sweep_pending and not _cycles_seen:
             gc.freeze()
 
