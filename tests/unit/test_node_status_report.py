@@ -22,58 +22,98 @@ def test_loops_wait_up_to_four_percent_longer_as_jitter_until_does():
 
 
 class _Posts:
-    """Just what the status loop touches of an agent; records each post's time."""
+    """Just what the status reports touch of an agent; records each post's time."""
 
     def __init__(self, fail_first: int = 0):
+        from everynode.node.heartbeats import HeartbeatClock
+
         self.at: list[float] = []
         self.fail_first = fail_first
         self.config = type("C", (), {"name": "n1"})()
-        self._status_wanted = asyncio.Event()
+        self.clock = HeartbeatClock(resolution=0.005)
+        self._status_beat = None
+        self._reporting = None
+        self._status_again = False
 
     async def update_status(self) -> None:
         self.at.append(time.monotonic())
+        await asyncio.sleep(0.01)
         if len(self.at) <= self.fail_first:
             raise OSError("API down")
 
+    _start_status_reports = NodeAgent._start_status_reports
+    want_status = NodeAgent.want_status
+    _status_due = NodeAgent._status_due
+    _report_status = NodeAgent._report_status
+    _stop_heartbeats = NodeAgent._stop_heartbeats
+    _lease_beat = None
+    _renewing = None
 
-async def _run_loop(posts: _Posts, seconds: float, poke_at: float | None = None) -> float:
+
+async def _run_reports(posts: _Posts, seconds: float, poke_at: tuple[float, ...] = ()) -> float:
     start = time.monotonic()
-    task = asyncio.create_task(NodeAgent._status_loop(posts))
-    if poke_at is not None:
-        await asyncio.sleep(poke_at)
-        posts._status_wanted.set()
-        await asyncio.sleep(seconds - poke_at)
-    else:
-        await asyncio.sleep(seconds)
-    task.cancel()
+    posts._start_status_reports()
+    elapsed = 0.0
+    for at in poke_at:
+        await asyncio.sleep(at - elapsed)
+        posts.want_status()
+        elapsed = at
+    await asyncio.sleep(seconds - elapsed)
+    await posts._stop_heartbeats()
+    await posts.clock.stop()
     return start
 
 
 def test_unchanged_status_is_posted_once_per_report_period(monkeypatch):
     monkeypatch.setattr(agent_mod, "STATUS_REPORT", 0.2)
     posts = _Posts()
-    start = asyncio.run(_run_loop(posts, 0.75))
+    start = asyncio.run(_run_reports(posts, 0.75))
     gaps = [b - a for a, b in zip(posts.at, posts.at[1:], strict=False)]
     assert posts.at[0] - start <= 0.2 + 0.05  # the first at a random phase within a period
     assert 3 <= len(posts.at) <= 4
-    assert all(0.2 <= g <= 0.2 * 1.04 + 0.05 for g in gaps)
+    assert all(0.2 <= g <= 0.2 * 1.04 + 0.01 + 0.05 for g in gaps)  # a period after the last post ended
 
 
 def test_a_heartbeat_gap_posts_at_once(monkeypatch):
     monkeypatch.setattr(agent_mod, "STATUS_REPORT", 60.0)
     posts = _Posts()
     posts.at.append(-1.0)  # not the first: no post due for a minute
-    start = asyncio.run(_run_loop(posts, 0.3, poke_at=0.1))
+    start = asyncio.run(_run_reports(posts, 0.3, poke_at=(0.1,)))
     assert len(posts.at) in (2, 3)  # the random first phase may fall inside the run
     assert any(0.1 <= t - start <= 0.15 for t in posts.at[1:])
+
+
+def test_wanted_again_while_posting_posts_once_more_then_waits_a_period(monkeypatch):
+    monkeypatch.setattr(agent_mod, "STATUS_REPORT", 60.0)
+    posts = _Posts()
+    posts.at.append(-1.0)
+    start = asyncio.run(_run_reports(posts, 0.3, poke_at=(0.1, 0.105, 0.106)))
+    after = [t - start for t in posts.at[1:] if t - start >= 0.1]
+    assert len(after) == 2  # the post in flight, then one more for the wishes made meanwhile
+    assert after[1] - after[0] < 0.05
 
 
 def test_a_failed_post_is_retried_after_a_check_period(monkeypatch):
     monkeypatch.setattr(agent_mod, "STATUS_REPORT", 60.0)
     monkeypatch.setattr(agent_mod, "STATUS_CHECK", 0.1)
     posts = _Posts(fail_first=2)
-    start = asyncio.run(_run_loop(posts, 0.5, poke_at=0.0))
+    start = asyncio.run(_run_reports(posts, 0.5, poke_at=(0.0,)))
     offsets = [t - start for t in posts.at]
     assert len(offsets) == 3  # failed, failed, then posted and quiet for a report period
     assert offsets[0] < 0.05
-    assert 0.1 <= offsets[1] - offsets[0] <= 0.16 and 0.1 <= offsets[2] - offsets[1] <= 0.16
+    assert 0.1 <= offsets[1] - offsets[0] <= 0.17 and 0.1 <= offsets[2] - offsets[1] <= 0.17
+
+
+def test_stopped_heartbeats_post_nothing(monkeypatch):
+    monkeypatch.setattr(agent_mod, "STATUS_REPORT", 0.05)
+    posts = _Posts()
+
+    async def go():
+        posts._start_status_reports()
+        await posts._stop_heartbeats()
+        posts.want_status()
+        await asyncio.sleep(0.2)
+        await posts.clock.stop()
+
+    asyncio.run(go())
+    assert posts.at == []

@@ -139,11 +139,14 @@ class NodeAgent:
                  clock: HeartbeatClock | None = None):
         self.client = client
         self.config = config
-        self._tasks: list[asyncio.Task] = []
-        # Agents of one process share a clock for their lease renewals (see heartbeats.py).
+        # Agents of one process share a clock for their lease renewals and status reports
+        # (see heartbeats.py).
         self._own_clock = clock is None
         self.clock = clock or HeartbeatClock()
         self._lease_beat: int | None = None  # this agent's id on the clock while heartbeating
+        self._status_beat: int | None = None  # and its status reports' id
+        self._reporting: asyncio.Task | None = None  # a status post in flight
+        self._status_again = False  # wanted again while a post was in flight
         self._renewing: asyncio.Task | None = None
         self._last_renewal = 0.0
         self._lease_next = 0.0  # when the renewal booked on the clock is due
@@ -169,10 +172,6 @@ class NodeAgent:
             self.ca_pem = Path(client.config.ca_file).read_bytes()
         self.pods_running = False
         self._latest_lease: bytes | None = None  # JSON of the last lease written
-        # Set when the status must be posted before its report period is over: after a gap in
-        # the heartbeats (the node lifecycle controller may have set the conditions to Unknown,
-        # and only a status post sets them back), or when a part of the status changes.
-        self._status_wanted = asyncio.Event()
 
     # -------------------------------------------------------------- the Node
 
@@ -310,10 +309,10 @@ class NodeAgent:
             await self.renew_lease()
             now = time.monotonic()
             if now - self._last_renewal > LEASE_DURATION / 2:
-                self._status_wanted.set()  # the node lifecycle controller may have given up on us
+                self.want_status()  # the node lifecycle controller may have given up on us
             self._last_renewal = now
         except Exception as exc:  # the API may be restarting; keep trying
-            self._status_wanted.set()
+            self.want_status()
             log.warning("node %s: lease renewal failed: %s", self.config.name, exc)
         if self._lease_beat is not None:
             self._lease_next = next_renewal(self._lease_next, time.monotonic())
@@ -324,26 +323,50 @@ class NodeAgent:
         # collections walked at 2,000 idle nodes).
         self._renewing = None
 
-    async def _status_loop(self) -> None:
-        # The status here is a function of the agent's configuration and the clock: registration
-        # posted it, and it does not change afterwards, so instead of the kubelet's look every
-        # 10 s (1,000 wake-ups and digests a second at 10,000 nodes) the loop sleeps until the
-        # report period is over or ``_status_wanted`` is set. A status part that can change must
-        # set it.
-        due = time.monotonic() + random.random() * STATUS_REPORT
-        while True:
-            try:
-                async with asyncio.timeout(max(0.0, due - time.monotonic())):
-                    await self._status_wanted.wait()
-            except TimeoutError:
-                pass
-            self._status_wanted.clear()
-            try:
-                await self.update_status()
-                due = time.monotonic() + jittered(STATUS_REPORT)
-            except Exception as exc:
-                due = time.monotonic() + jittered(STATUS_CHECK)  # try again at the next check
-                log.warning("node %s: status update failed: %s", self.config.name, exc)
+    # The status is a function of the agent's configuration and the clock: registration posted
+    # it, and it does not change afterwards, so instead of the kubelet's look every 10 s (1,000
+    # digests a second at 10,000 nodes) it is posted once per report period, on the heartbeat
+    # clock (no task asleep per node, and the posts due together share the clock's wake-up),
+    # or sooner when ``want_status`` is called. A status part that can change must call it.
+
+    def _start_status_reports(self) -> None:
+        if self._status_beat is not None:
+            self.clock.remove(self._status_beat)
+        self._status_beat = self.clock.add(self._status_due)
+        self.clock.call_in(self._status_beat, random.random() * STATUS_REPORT)  # a random phase
+
+    def want_status(self) -> None:
+        """Post the status soon, before the report period is over: after a gap in the
+        heartbeats (the node lifecycle controller may have set the conditions to Unknown, and
+        only a status post sets them back), or when a part of the status changes."""
+        if self._reporting is not None:
+            self._status_again = True
+        elif self._status_beat is not None:
+            self.clock.call_in(self._status_beat, 0.0)
+
+    def _status_due(self) -> None:
+        """The clock's call: post in a task of its own, which books the next post."""
+        if self._reporting is not None:
+            self._status_again = True
+        elif self._status_beat is not None:
+            self._reporting = asyncio.create_task(self._report_status(), name=f"status-{self.config.name}")
+
+    async def _report_status(self) -> None:
+        try:
+            while True:
+                self._status_again = False
+                try:
+                    await self.update_status()
+                    delay = jittered(STATUS_REPORT)
+                except Exception as exc:
+                    delay = jittered(STATUS_CHECK)  # try again at the next check
+                    log.warning("node %s: status update failed: %s", self.config.name, exc)
+                if not self._status_again:
+                    break
+            if self._status_beat is not None:
+                self.clock.call_in(self._status_beat, delay)
+        finally:
+            self._reporting = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -364,7 +387,7 @@ class NodeAgent:
         self._lease_beat = self.clock.add(self._lease_due)
         self._lease_next = time.monotonic() + random.random() * LEASE_RENEW
         self.clock.call_at(self._lease_beat, self._lease_next)
-        self._tasks = [asyncio.create_task(self._status_loop(), name=f"status-{self.config.name}")]
+        self._start_status_reports()
         self.stopped = False
         await self.start_pods()
 
@@ -387,12 +410,13 @@ class NodeAgent:
         await self.start()
 
     async def _stop_heartbeats(self) -> None:
-        if self._lease_beat is not None:
-            self.clock.remove(self._lease_beat)
-            self._lease_beat = None
+        for beat in (self._lease_beat, self._status_beat):
+            if beat is not None:
+                self.clock.remove(beat)
+        self._lease_beat = self._status_beat = None
         renewing, self._renewing = self._renewing, None
-        await cancel_and_wait(self._tasks + ([renewing] if renewing is not None else []))
-        self._tasks = []
+        reporting, self._reporting = self._reporting, None
+        await cancel_and_wait([t for t in (renewing, reporting) if t is not None])
 
     # ------------------------------------------------------------------ pods
 
