@@ -28,6 +28,7 @@ def test_lease_update(tmp_path, path):
                         "--rounds", "2", "--repeat", "2", "--path", path)
     assert report["leases"] == 30 and report["concurrency"] == 7 and report["path"] == path
     assert len(report["cpu_us_per_renewal"]) == 2 and report["median_us"] > 0
+    assert len(report["process_cpu_us_per_renewal"]) == 2 and report["process_median_us"] > 0
 
 
 def test_pod_writes(tmp_path):
@@ -43,4 +44,24 @@ def test_lease_update_refuses_bad_sizes(tmp_path, args):
     proc = subprocess.run([sys.executable, str(BENCH / "lease_update.py"), *args, "--out", str(tmp_path / "x.json")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "must be at least 1" in proc.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_wakeups(tmp_path):
+    report = run_script("wakeups.py", tmp_path / "wake.json", "--rates", "200", "--callbacks", "50",
+                        "--period", "0.2", "--resolutions", "0.01", "0.05", "--seconds", "0.4")
+    assert [r["rate"] for r in report["bare_loop"]] == [200]
+    assert report["bare_loop"][0]["us_per_wakeup"] > 0
+    assert [r["resolution_s"] for r in report["heartbeat_clock"]] == [0.01, 0.05]
+    for r in report["heartbeat_clock"]:
+        assert r["calls"] >= 50  # every callback called at least once in two periods
+        assert r["us_per_call"] > 0
+
+
+@pytest.mark.parametrize("args", [["--rates", "0"], ["--callbacks", "0"], ["--seconds", "0"],
+                                  ["--resolutions", "-1"]])
+def test_wakeups_refuses_bad_values(tmp_path, args):
+    proc = subprocess.run([sys.executable, str(BENCH / "wakeups.py"), *args, "--out", str(tmp_path / "x.json")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "must" in proc.stderr
     assert not (tmp_path / "x.json").exists()
