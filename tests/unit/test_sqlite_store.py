@@ -288,3 +288,43 @@ def test_delayed_updates_share_a_commit_and_an_undelayed_write_takes_them_along(
         assert s2.get("leases/ns/l0").value["spec"] == {"n": 2}
         await s2.close()
     run(main())
+
+
+@pytest.mark.parametrize("n, sizes", [
+    (0, []),
+    (1, [1]),
+    (3, [2, 1]),
+    (255, [128, 64, 32, 16, 8, 4, 2, 1]),
+    (256, [256]),
+    (600, [256, 256, 64, 16, 8]),
+])
+def test_statement_sizes(n, sizes):
+    from everynode.storage.sqlite import statement_sizes
+
+    assert statement_sizes(n) == sizes
+    assert sum(statement_sizes(n)) == n
+
+
+def test_one_batch_of_puts_updates_and_deletes_lands_on_disk_in_order(tmp_path):
+    # More rows than one statement takes, not a power of two; in the same batch a key is
+    # written twice (the later wins), and one is put and then deleted (it stays deleted).
+    async def main():
+        s = SqliteStore(tmp_path / "db")
+        await s.start()
+        await asyncio.gather(*(s.create(f"pods/ns/p{i:04d}", obj(f"p{i}")) for i in range(10)))
+        writes = [s.create(f"pods/ns/q{i:04d}", obj(f"q{i}", v=0)) for i in range(700)]
+        writes += [s.update(f"pods/ns/q{i:04d}", obj(f"q{i}", v=1), None) for i in range(0, 700, 7)]
+        writes += [s.delete(f"pods/ns/p{i:04d}", None) for i in range(0, 10, 2)]
+        writes += [s.create("pods/ns/gone", obj("gone")), s.delete("pods/ns/gone", None)]
+        await asyncio.gather(*writes)
+        await s.close()
+        s2 = SqliteStore(tmp_path / "db")
+        await s2.start()
+        assert s2.count("pods/ns/q") == 700
+        assert s2.count("pods/ns/p") == 5 and s2.get("pods/ns/p0001") and not s2.get("pods/ns/p0002")
+        assert s2.get("pods/ns/gone") is None
+        assert {s2.get(f"pods/ns/q{i:04d}").value["v"] for i in range(0, 700, 7)} == {1}
+        assert s2.get("pods/ns/q0001").value["v"] == 0
+        assert s2.revision == s.revision
+        await s2.close()
+    run(main())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import queue
 import sqlite3
@@ -56,6 +57,40 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 MAX_BATCH = 2000
+
+# A batch's puts (and deletes) go to SQLite as multi-row statements of at most ROWS_PER_STATEMENT
+# rows: the sqlite3 module lets the GIL go around every step, and executemany steps once per row.
+# While the event loop's thread is busy, each step's return waits for the GIL (up to the 5 ms
+# switch interval), so a commit's latency grew with its rows. A run of n rows is written as
+# chunks of ROWS_PER_STATEMENT and the binary digits of the rest: a few distinct statements,
+# which the module's statement cache keeps prepared.
+ROWS_PER_STATEMENT = 256
+_PUT_SQL = ("INSERT INTO kv(key, create_rev, mod_rev, value) VALUES {} "
+            "ON CONFLICT(key) DO UPDATE SET mod_rev=excluded.mod_rev, value=excluded.value")
+_DELETE_SQL = "DELETE FROM kv WHERE key IN ({})"
+
+
+def statement_sizes(n: int, most: int = ROWS_PER_STATEMENT) -> list[int]:
+    """How many rows each statement of a run of ``n`` takes: ``most`` at a time, then the
+    rest's binary digits, largest first (``most`` a power of two)."""
+    sizes = [most] * (n // most)
+    rest = n % most
+    bit = most >> 1
+    while bit:
+        if rest & bit:
+            sizes.append(bit)
+        bit >>= 1
+    return sizes
+
+
+@functools.cache
+def _put_sql(rows: int) -> str:
+    return _PUT_SQL.format(",".join(["(?,?,?,?)"] * rows))
+
+
+@functools.cache
+def _delete_sql(rows: int) -> str:
+    return _DELETE_SQL.format(",".join(["?"] * rows))
 WATCH_QUEUE_LIMIT = 200_000  # a watcher this far behind is closed; the client re-lists
 
 
@@ -480,23 +515,21 @@ class SqliteStore(Store):
         assert db is not None
         db.execute("BEGIN IMMEDIATE")
         try:
-            # Runs of puts and deletes go to executemany (one prepared statement, no Python per
-            # row), in order: a key put then deleted in the same batch must end up deleted.
+            # Runs of puts and deletes, in order: a key put then deleted in the same batch must
+            # end up deleted (and within a statement, rows apply in order too).
             i = 0
             while i < len(rows):
                 op = rows[i][0]
                 j = i
                 while j < len(rows) and rows[j][0] == op:
                     j += 1
-                if op == "put":
-                    db.executemany(
-                        "INSERT INTO kv(key, create_rev, mod_rev, value) VALUES (?,?,?,?) "
-                        "ON CONFLICT(key) DO UPDATE SET mod_rev=excluded.mod_rev, value=excluded.value",
-                        [row[1:] for row in rows[i:j]],
-                    )
-                else:
-                    db.executemany("DELETE FROM kv WHERE key=?", [(row[1],) for row in rows[i:j]])
-                i = j
+                for size in statement_sizes(j - i):
+                    chunk = rows[i:i + size]
+                    if op == "put":
+                        db.execute(_put_sql(size), [v for row in chunk for v in row[1:]])
+                    else:
+                        db.execute(_delete_sql(size), [row[1] for row in chunk])
+                    i += size
             db.execute("INSERT INTO meta(name, value) VALUES('rev', ?) "
                        "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (rev,))
             db.execute("COMMIT")
