@@ -7,8 +7,8 @@ wake-up costs a timer, a future and two task switches, and each sleep leaves eig
 every generation of the garbage collector to walk them. Here one timer of the event loop is
 set for the earliest due time, and its call makes everything due within ``resolution``; each
 due time is a tuple of two numbers, which the collector stops tracking after its first look.
-The timer is a plain loop callback, not a task asleep in ``asyncio.timeout``: a wake-up (about
-100 a second at 10,000 nodes) then costs no future, no timeout context and no TimeoutError.
+The timer is a plain loop callback, not a task asleep in ``asyncio.timeout``: a wake-up (at
+most one per ``resolution``) then costs no future, no timeout context and no TimeoutError.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from collections.abc import Callable
 log = logging.getLogger("everynode.node")
 
 # A heartbeat may be called up to this much early: the calls due within it are made together.
-# On this project's VM a wake-up from idle costs the process 50-120 us of CPU (caches and TLB
-# refilled after the vCPU halted; a bare ``asyncio.sleep`` loop at 100 wake-ups a second takes
-# 1.2% of a core), so fewer, fuller wake-ups are cheaper: at 1,000 calls a second, 50 ms
+# On this project's VM a wake-up from idle costs the process 50-150 us of CPU (likely caches
+# and TLB refilled after the vCPU halted; a bare ``asyncio.sleep`` loop at 100 wake-ups a second
+# takes 1.2-1.5% of a core), so fewer, fuller wake-ups are cheaper: at 1,000 calls a second, 50 ms
 # instead of 10 cut the clock's own CPU from 17 to 9 us per call. A lease is renewed every
 # 10 s with up to 4% (400 ms) of jitter; 50 ms early is within it.
 RESOLUTION = 0.05

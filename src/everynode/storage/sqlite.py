@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 MAX_BATCH = 2000
+WATCH_QUEUE_LIMIT = 200_000  # a watcher this far behind is closed; the client re-lists
 
 # A batch's puts (and deletes) go to SQLite as multi-row statements of at most ROWS_PER_STATEMENT
 # rows: the sqlite3 module lets the GIL go around every step, and executemany steps once per row.
@@ -91,7 +92,6 @@ def _put_sql(rows: int) -> str:
 @functools.cache
 def _delete_sql(rows: int) -> str:
     return _DELETE_SQL.format(",".join(["?"] * rows))
-WATCH_QUEUE_LIMIT = 200_000  # a watcher this far behind is closed; the client re-lists
 
 
 @dataclass(slots=True)
