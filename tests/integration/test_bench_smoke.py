@@ -27,6 +27,8 @@ def test_create(tmp_path):
     assert r["complete"] and r["nodes"] == 200
     assert r["writes"] >= 200 * 3  # at least create, bind and a status write per pod
     assert r["store_only_s"] > 0 and r["ratio"] > 0
+    assert 0 < r["commits"] <= r["writes"] and r["commit_s"] > 0
+    assert 0 < r["cpu_loop_thread_s"] <= r["cpu_s"] and r["cpu_writer_s"] > 0
 
 
 def test_join(tmp_path):

@@ -299,7 +299,7 @@ def test_delayed_updates_share_a_commit_and_an_undelayed_write_takes_them_along(
     (600, [256, 256, 64, 16, 8]),
 ])
 def test_statement_sizes(n, sizes):
-    from everynode.storage.sqlite import statement_sizes
+    from everynode.storage.sqlite_writer import statement_sizes
 
     assert statement_sizes(n) == sizes
     assert sum(statement_sizes(n)) == n

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,23 +219,41 @@ def plot(out: Path, name: str, series: list[tuple[str, list[float], list[float]]
     return path
 
 
-def rss_bytes() -> tuple[int, int]:
-    """(current, peak) resident set size of this process."""
+def rss_bytes(others: Iterable[int | None] = ()) -> tuple[int, int]:
+    """(current, peak) resident set size of this process plus the processes ``others`` (the
+    store's writer): the sum of each one's current and of each one's peak."""
     cur = peak = 0
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmRSS:"):
-                cur = int(line.split()[1]) * 1024
-            elif line.startswith("VmHWM:"):
-                peak = int(line.split()[1]) * 1024
-    except OSError:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    for pid in ("self", *(p for p in others if p)):
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmRSS:"):
+                    cur += int(line.split()[1]) * 1024
+                elif line.startswith("VmHWM:"):
+                    peak += int(line.split()[1]) * 1024
+        except OSError:
+            if pid == "self":
+                peak += resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return cur, peak
 
 
-def cpu_seconds() -> float:
+def cpu_seconds(others: Iterable[int | None] = ()) -> float:
+    """CPU seconds (user and system) of this process and of the processes ``others``."""
     t = os.times()
-    return t.user + t.system
+    total = t.user + t.system
+    for pid in others:
+        if pid:
+            total += process_cpu_seconds(pid)
+    return total
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process ``pid`` so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- observer
@@ -449,15 +468,18 @@ class _Profile:
     samples only the thread holding the GIL: on this VM py-spy cannot tell an idle thread
     (a loop waiting in epoll, a thread blocked on a queue) from a running one, and counts it."""
 
-    def __init__(self) -> None:
+    def __init__(self, others: Iterable[int | None] = ()) -> None:
+        self.others = [p for p in others if p]  # the cluster's other processes (the store's writer)
         self.path = os.environ.get("EVERYNODE_BENCH_PROFILE")
         self.pyspy_path = os.environ.get("EVERYNODE_BENCH_PYSPY")
         self.prof = None
         self.sampler: subprocess.Popen | None = None
         self.gc = gcpolicy.GcClock()
+        self.cpu0 = self.cpu1 = (0.0, 0.0, 0.0)
 
     def __enter__(self) -> _Profile:
         self.gc.__enter__()
+        self.cpu0 = self._cpu()
         if self.path:
             import cProfile
 
@@ -473,6 +495,7 @@ class _Profile:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.cpu1 = self._cpu()
         self.gc.__exit__()
         if self.prof is not None:
             self.prof.disable()
@@ -480,6 +503,17 @@ class _Profile:
         if self.sampler is not None:
             self.sampler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             self.sampler.wait(timeout=60)
+
+    def _cpu(self) -> tuple[float, float, float]:
+        return (time.process_time(), time.thread_time(), sum(process_cpu_seconds(p) for p in self.others))
+
+    def report(self) -> dict:
+        """The collector's figures and the phase's CPU: the cluster's (this process and the
+        store's writer), the event loop's thread's (it runs every component's Python: a phase
+        whose loop CPU is near its wall time is bound by it) and the writer's."""
+        process, loop, others = (b - a for a, b in zip(self.cpu0, self.cpu1, strict=True))
+        return {**self.gc.report(), "cpu_s": round(process + others, 3), "cpu_loop_thread_s": round(loop, 3),
+                "cpu_writer_s": round(others, 3)}
 
 
 # ------------------------------------------------------------- store limit
@@ -518,11 +552,11 @@ async def bench_create(n: int, startup: float, timeout: float) -> dict:
         register_s = time.monotonic() - t0
         await asyncio.sleep(0.5)
         stats = bc.store.stats
-        w0, b0 = stats.writes, stats.bytes
+        w0, b0, k0, ks0 = stats.writes, stats.bytes, stats.commits, stats.commit_seconds
         samples: list[tuple[float, int]] = []
         start = time.monotonic()
         ok = False
-        with _Profile() as prof:
+        with _Profile([bc.store.writer_pid]) as prof:
             await bc.client.create("daemonsets", daemonset("bench-create"), NS)
             while time.monotonic() - start < timeout:
                 st = bc.ds_status("bench-create")
@@ -533,13 +567,15 @@ async def bench_create(n: int, startup: float, timeout: float) -> dict:
                 await asyncio.sleep(0.01)
         elapsed = time.monotonic() - start
         writes, nbytes = stats.writes - w0, stats.bytes - b0
+        commits, commit_s = stats.commits - k0, stats.commit_seconds - ks0
     finally:
         await bc.stop()
     store_s = await store_limit(writes, nbytes // max(1, writes))
     return {"nodes": n, "startup_s": startup, "complete": ok, "seconds": round(elapsed, 3),
             "pods_per_s": round(n / elapsed, 1) if ok else None, "register_nodes_s": round(register_s, 2),
-            "writes": writes, "write_bytes": nbytes, "store_only_s": round(store_s, 3),
-            "ratio": round(elapsed / store_s, 2) if store_s else None, **prof.gc.report(),
+            "writes": writes, "write_bytes": nbytes, "commits": commits, "commit_s": round(commit_s, 3),
+            "store_only_s": round(store_s, 3),
+            "ratio": round(elapsed / store_s, 2) if store_s else None, **prof.report(),
             "curve": [(round(t, 3), r) for t, r in samples[:: max(1, len(samples) // 400)]]}
 
 
@@ -554,7 +590,7 @@ async def bench_join(n: int, joins: int, startup: float, timeout: float) -> dict
         await bc.add_workers(n)
         await bc.run_daemonsets(names, n, timeout, 0.05)
         obs = bc.observer
-        with _Profile() as prof:
+        with _Profile([bc.store.writer_pid]) as prof:
             for _ in range(joins):
                 t0 = time.monotonic()
                 gc0 = sum(prof.gc.seconds)
@@ -577,7 +613,7 @@ async def bench_join(n: int, joins: int, startup: float, timeout: float) -> dict
     slowest = sorted(range(len(lat)), key=lambda i: lat[i])[-3:]
     return {"nodes": n, "daemonsets": 5, "joins": joins, "startup_s": startup, "incomplete": incomplete,
             "p50_ms": round(pct(lat, 50) * 1000, 1), "p99_ms": round(pct(lat, 99) * 1000, 1),
-            "max_ms": round(max(lat) * 1000, 1) if lat else None, **prof.gc.report(),
+            "max_ms": round(max(lat) * 1000, 1) if lat else None, **prof.report(),
             "slowest_ms_and_gc_ms": [(round(lat[i] * 1000, 1), round(gc_in_join[i] * 1000, 1)) for i in slowest],
             "latencies_ms": [round(x * 1000, 1) for x in lat]}
 
@@ -608,7 +644,7 @@ async def bench_rollout(n: int, startup: float, surge: bool, timeout: float) -> 
                 curve.append((round(now - start, 3), u, 0))
 
         obs.listeners.append(sample)
-        with _Profile() as prof:
+        with _Profile([bc.store.writer_pid]) as prof:
             ok = await bc.wait_ds(name, rolled_out(n), timeout, 0.02)
         elapsed = time.monotonic() - start
         obs.listeners.remove(sample)
@@ -616,7 +652,7 @@ async def bench_rollout(n: int, startup: float, surge: bool, timeout: float) -> 
         await bc.stop()
     return {"nodes": n, "startup_s": startup, "maxUnavailable": mu, "maxSurge": ms, "complete": ok,
             "seconds": round(elapsed, 3), "max_unavailable_observed": max_unavail, "bound": bound,
-            "bound_respected": max_unavail <= bound, **prof.gc.report(),
+            "bound_respected": max_unavail <= bound, **prof.report(),
             "curve": curve[:: max(1, len(curve) // 500)]}
 
 
@@ -629,25 +665,26 @@ async def bench_steady(n: int, seconds: float, timeout: float) -> dict:
         await bc.add_workers(n)
         await bc.run_daemonsets(names, n, timeout, 0.1)
         await asyncio.sleep(min(5.0, seconds / 4))  # let the creation burst settle
-        _, peak_setup = rss_bytes()
-        t0, c0 = time.monotonic(), cpu_seconds()
+        others = [bc.store.writer_pid]  # the cluster's other process
+        _, peak_setup = rss_bytes(others)
+        t0, c0 = time.monotonic(), cpu_seconds(others)
         w0, k0 = bc.store.stats.writes, bc.store.stats.commits
         last_t, last_c = t0, c0
-        with _Profile() as prof:
+        with _Profile([bc.store.writer_pid]) as prof:
             while time.monotonic() - t0 < seconds:
                 await asyncio.sleep(1.0)
-                t, c = time.monotonic(), cpu_seconds()
-                samples.append((round(t - t0, 2), (c - last_c) / (t - last_t) * 100, rss_bytes()[0]))
+                t, c = time.monotonic(), cpu_seconds(others)
+                samples.append((round(t - t0, 2), (c - last_c) / (t - last_t) * 100, rss_bytes(others)[0]))
                 last_t, last_c = t, c
-        cpu = (cpu_seconds() - c0) / (time.monotonic() - t0) * 100
+        cpu = (cpu_seconds(others) - c0) / (time.monotonic() - t0) * 100
         writes, commits = bc.store.stats.writes - w0, bc.store.stats.commits - k0
-        cur, peak = rss_bytes()
+        cur, peak = rss_bytes(others)
         pods = bc.store.count("pods/")
     finally:
         await bc.stop()
     return {"nodes": n, "daemonsets": 5, "pods": pods, "window_s": seconds,
             "cpu_percent_of_one_core": round(cpu, 1), "writes_per_s": round(writes / seconds, 1),
-            "commits_per_s": round(commits / seconds, 1), **prof.gc.report(), "rss_steady_mib": round(cur / 2**20, 1), "rss_peak_mib": round(max(peak, peak_setup) / 2**20, 1),
+            "commits_per_s": round(commits / seconds, 1), **prof.report(), "rss_steady_mib": round(cur / 2**20, 1), "rss_peak_mib": round(max(peak, peak_setup) / 2**20, 1),
             "curve": samples}
 
 
