@@ -134,14 +134,16 @@ def send(sock: socket.socket, message: tuple) -> None:
         sock.sendall(chunk)
 
 
-def _recv_exactly(sock: socket.socket, n: int) -> bytes | None:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(min(n - len(buf), 1 << 20))
-        if not chunk:
+def _recv_exactly(sock: socket.socket, n: int) -> bytearray | None:
+    buf = bytearray(n)  # filled in place: a batch of megabytes is copied once
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:])
+        if not k:
             return None
-        buf += chunk
-    return bytes(buf)
+        got += k
+    return buf
 
 
 def receive(sock: socket.socket) -> tuple | None:
