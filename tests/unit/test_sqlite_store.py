@@ -332,8 +332,8 @@ def test_one_batch_of_puts_updates_and_deletes_lands_on_disk_in_order(tmp_path):
 
 @pytest.mark.parametrize("started, now, pending, due, pause", [
     (10.0, 10.004, 100, 10.0, 0.006),   # under load: the rest of the interval
-    (10.0, 10.004, 32, 10.003, 0.006),  # exactly LOAD_WRITES queued counts as load
-    (10.0, 10.004, 31, 10.0, 0.0),      # a few writes after a commit go at once
+    (10.0, 10.004, 8, 10.003, 0.006),   # exactly LOAD_WRITES queued counts as load
+    (10.0, 10.004, 7, 10.0, 0.0),       # a few writes after a commit go at once
     (10.0, 10.004, 100, None, 0.0),     # nothing queued is due
     (10.0, 10.004, 100, 10.05, 0.0),    # only delayed writes (lease renewals) queued
     (10.0, 10.02, 100, 10.0, 0.0),      # the commit took longer than the interval
@@ -341,5 +341,5 @@ def test_one_batch_of_puts_updates_and_deletes_lands_on_disk_in_order(tmp_path):
 def test_commit_pause(started, now, pending, due, pause):
     from everynode.storage.sqlite import COMMIT_INTERVAL, LOAD_WRITES, commit_pause
 
-    assert COMMIT_INTERVAL == 0.01 and LOAD_WRITES == 32  # the table's figures
+    assert COMMIT_INTERVAL == 0.01 and LOAD_WRITES == 8  # the table's figures
     assert commit_pause(started, now, pending, due) == pytest.approx(pause)
