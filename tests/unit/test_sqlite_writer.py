@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sqlite3
 import threading
@@ -122,4 +123,17 @@ def test_a_killed_writer_fails_writes_instead_of_hanging(tmp_path):
         await s2.start()
         assert s2.get("pods/ns/a") is not None and s2.get("pods/ns/b") is None
         await s2.close()
+    run(main())
+
+
+def test_the_writer_outlasts_a_ctrl_c_and_a_terminate_meant_for_the_cluster(tmp_path):
+    async def main():
+        s = SqliteStore(tmp_path / "db")
+        await s.start()
+        os.kill(s.writer_pid, signal.SIGINT)
+        os.kill(s.writer_pid, signal.SIGTERM)
+        await asyncio.sleep(0.2)
+        e = await asyncio.wait_for(s.create("pods/ns/a", obj("a")), 5)  # the writer still commits
+        assert e.value["metadata"]["name"] == "a"
+        await s.close()
     run(main())

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import marshal
+import signal
 import socket
 import sqlite3
 import struct
@@ -183,6 +184,12 @@ def serve(sock: socket.socket, path: str, durable: bool) -> None:
 
 def main(argv: list[str]) -> int:
     fd, path, durable = int(argv[0]), argv[1], argv[2] == "1"
+    # A Ctrl-C in the terminal reaches the whole process group: the store's process then shuts
+    # down and still commits what is queued, so the writer must not stop before it. It stops
+    # when the store closes it or its process is gone (the socket's end), and not by a signal
+    # meant for the cluster.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with socket.socket(fileno=fd) as sock:
         try:
             serve(sock, path, durable)
