@@ -5,10 +5,10 @@ watch never touch SQLite. Writes are queued; one committer task takes
 everything queued, checks each write against the state (including earlier
 writes of the same batch), assigns revisions, and commits the whole batch in
 a single SQLite transaction (group commit) in the store's writer process
-(``sqlite_writer``), which owns the file. Only after the commit is durable does the batch become
-visible to readers and watchers and the writers get their answer, so a
-crash never loses an acknowledged write and never shows an unacknowledged
-one.
+(``sqlite_writer``), which owns the file. Only after the commit is durable
+does the batch become visible to readers and watchers and the writers get
+their answer, so a crash never loses an acknowledged write and never shows
+an unacknowledged one.
 
 History for watch is an in-memory window of recent events; a watch from a
 revision before the window (e.g. from before a restart) gets ``Compacted``.
@@ -194,6 +194,7 @@ class _Writer:
         self._proc: subprocess.Popen | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._gone = False  # the process exited: every write fails at once
 
     @property
     def pid(self) -> int | None:
@@ -225,6 +226,8 @@ class _Writer:
     async def write(self, rows: list[tuple], rev: int) -> None:
         """Commit ``rows`` and ``rev`` as one transaction; StorageError if it did not commit."""
         assert self._writer is not None
+        if self._gone:
+            raise StorageError("the store's writer process exited")
         try:
             self._writer.writelines(sqlite_writer.frame(("write", rows, rev)))
             await self._writer.drain()
@@ -232,6 +235,7 @@ class _Writer:
             pass  # the answer below tells
         answer = await self._receive()
         if answer is None:
+            self._gone = True
             raise StorageError("the store's writer process exited")
         if answer[0] != "ok":
             raise StorageError(f"write failed: {answer[1]}")

@@ -9,7 +9,7 @@ Why a process and not a thread: the sqlite3 module lets the GIL go around
 every statement step and takes it back after. A thread doing so inside the
 cluster process waited for the event loop's thread each time (up to the
 5 ms switch interval while the loop was busy): at 3,000 nodes a commit of
-about 50 rows took 18 ms, 2 ms of it work, and the loop sat idle a tenth of
+about 50 rows took 18 ms, 2 ms of it work, and the loop sat idle 13-17% of
 a DaemonSet's creation waiting for commits. In its own process the writer
 never waits for the loop, and the loop never waits for the writer's Python.
 
