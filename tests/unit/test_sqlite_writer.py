@@ -48,7 +48,7 @@ def serve_in_thread(path: str) -> tuple[socket.socket, threading.Thread]:
 
 def test_protocol_a_failed_transaction_rolls_back_and_the_writer_goes_on(tmp_path):
     ours, t = serve_in_thread(str(tmp_path / "db"))
-    assert sqlite_writer.receive(ours) == ("ready", [], 0)
+    assert sqlite_writer.receive(ours) == ("ready", 0)
     sqlite_writer.send(ours, ("write", [("put", "pods/ns/a", 1, 1, b'{"a":1}')], 1))
     assert sqlite_writer.receive(ours) == ("ok",)
     # A NULL value breaks the table's NOT NULL: the whole batch (the good row before it
@@ -66,6 +66,22 @@ def test_protocol_a_failed_transaction_rolls_back_and_the_writer_goes_on(tmp_pat
     assert db.execute("SELECT key FROM kv ORDER BY key").fetchall() == [("pods/ns/d",)]
     assert db.execute("SELECT value FROM meta WHERE name='rev'").fetchone() == (2,)
     db.close()
+
+
+def test_protocol_the_stored_rows_come_in_chunks_then_the_revision(tmp_path, monkeypatch):
+    db = sqlite_writer.open_db(str(tmp_path / "db"), True)
+    sqlite_writer.write(db, [("put", f"pods/ns/p{i}", i + 1, i + 1, b"{}") for i in range(5)], 5)
+    db.close()
+    monkeypatch.setattr(sqlite_writer, "LOAD_CHUNK", 2)
+    ours, t = serve_in_thread(str(tmp_path / "db"))
+    messages = [sqlite_writer.receive(ours) for _ in range(4)]
+    assert [m[0] for m in messages] == ["rows", "rows", "rows", "ready"]
+    assert [len(m[1]) for m in messages[:3]] == [2, 2, 1]
+    assert sorted(r[0] for m in messages[:3] for r in m[1]) == [f"pods/ns/p{i}" for i in range(5)]
+    assert messages[3] == ("ready", 5)
+    sqlite_writer.send(ours, ("close",))
+    t.join(5)
+    ours.close()
 
 
 def test_protocol_the_writer_stops_at_the_sockets_end(tmp_path):

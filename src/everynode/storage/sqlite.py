@@ -25,7 +25,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,8 +200,9 @@ class _Writer:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    async def start(self) -> tuple[list, int]:
-        """Start the process; every stored row and the revision, as it read them."""
+    async def start(self, on_rows: Callable[[list], None]) -> int:
+        """Start the process; hand each chunk of the stored rows to ``on_rows`` as it reads
+        them, and return the store's revision."""
         ours, theirs = socket.socketpair()
         # The child imports this package from wherever this process does.
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
@@ -216,12 +217,13 @@ class _Writer:
         finally:
             theirs.close()
         self._reader, self._writer = await asyncio.open_connection(sock=ours)
-        answer = await self._receive()
+        while (answer := await self._receive()) is not None and answer[0] == "rows":
+            on_rows(answer[1])
         if answer is None or answer[0] != "ready":
             await self.close()
             raise StorageError(f"cannot open {self.path}: "
                                f"{answer[1] if answer else 'the writer process exited'}")
-        return answer[1], answer[2]
+        return answer[1]
 
     async def write(self, rows: list[tuple], rev: int) -> None:
         """Commit ``rows`` and ``rev`` as one transaction; StorageError if it did not commit."""
@@ -310,18 +312,19 @@ class SqliteStore(Store):
     # lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        rows, rev = await self._writer.start()
-        for key, create_rev, mod_rev, raw in rows:
-            resource, rest = _split(key)
-            value = None if resource in self.bytes_only else orjson.loads(raw)
-            self._data[resource][key] = Entry(key, value, bytes(raw), mod_rev, create_rev)
-            if value is not None and resource in self._shared:
-                self._shared[resource].share(value)
-        self._rev = rev
+        self._rev = await self._writer.start(self._load_rows)
         # History does not survive a restart: a watch must start at or after now.
-        self._oldest = rev
+        self._oldest = self._rev
         self._wake = asyncio.Event()
         self._committer = asyncio.create_task(self._commit_loop(), name="sqlite-committer")
+
+    def _load_rows(self, rows: list) -> None:
+        for key, create_rev, mod_rev, raw in rows:
+            resource, _ = _split(key)
+            value = None if resource in self.bytes_only else orjson.loads(raw)
+            self._data[resource][key] = Entry(key, value, raw, mod_rev, create_rev)
+            if value is not None and resource in self._shared:
+                self._shared[resource].share(value)
 
     async def close(self) -> None:
         if self._committer is not None:

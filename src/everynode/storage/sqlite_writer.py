@@ -16,9 +16,11 @@ never waits for the loop, and the loop never waits for the writer's Python.
 Protocol, over a socket pair: each message is a 4-byte little-endian length
 and a ``marshal`` payload (both ends run the same interpreter).
 
-- writer -> store, once: ``("ready", rows, rev)``, every stored row
-  ``(key, create_rev, mod_rev, value)`` and the store's revision; or
-  ``("error", text)`` when the file cannot be opened.
+- writer -> store, at start: ``("rows", rows)`` as many times as it takes
+  (``LOAD_CHUNK`` stored rows ``(key, create_rev, mod_rev, value)`` each, so
+  that neither process holds the whole file twice), then ``("ready", rev)``
+  with the store's revision; or ``("error", text)`` when the file cannot be
+  opened or read.
 - store -> writer: ``("write", rows, rev)``, rows ``("put", key, create_rev,
   mod_rev, value)`` or ``("delete", key)`` applied in order; the writer
   answers ``("ok",)`` or ``("error", text)`` (the transaction rolled back).
@@ -98,10 +100,16 @@ def open_db(path: str, durable: bool) -> sqlite3.Connection:
     return db
 
 
-def load(db: sqlite3.Connection) -> tuple[list, int]:
+LOAD_CHUNK = 10_000
+
+
+def load(db: sqlite3.Connection, sock: socket.socket) -> None:
+    """Send every stored row, a chunk at a time, then the revision."""
     row = db.execute("SELECT value FROM meta WHERE name='rev'").fetchone()
-    rows = db.execute("SELECT key, create_rev, mod_rev, value FROM kv").fetchall()
-    return rows, (row[0] if row else 0)
+    cursor = db.execute("SELECT key, create_rev, mod_rev, value FROM kv")
+    while rows := cursor.fetchmany(LOAD_CHUNK):
+        send(sock, ("rows", rows))
+    send(sock, ("ready", row[0] if row else 0))
 
 
 def write(db: sqlite3.Connection, rows: list, rev: int) -> None:
@@ -159,12 +167,15 @@ def receive(sock: socket.socket) -> tuple | None:
 def serve(sock: socket.socket, path: str, durable: bool) -> None:
     try:
         db = open_db(path, durable)
-        rows, rev = load(db)
     except (sqlite3.Error, OSError) as exc:
         send(sock, ("error", f"{type(exc).__name__}: {exc}"))
         return
-    send(sock, ("ready", rows, rev))
-    del rows
+    try:
+        load(db, sock)
+    except sqlite3.Error as exc:
+        send(sock, ("error", f"{type(exc).__name__}: {exc}"))
+        db.close()
+        return
     try:
         while True:
             message = receive(sock)
