@@ -530,7 +530,12 @@ def test_join_a_standalone_agent(own_cluster, tmp_path):
          "--data-dir", str(tmp_path), "--kubelet-port", str(port), "--label", "where=elsewhere"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: node_ready(c, "joined-1") == "True", 30, message="joined node Ready")
+        try:
+            wait_for(lambda: node_ready(c, "joined-1") == "True", 30, message="joined node Ready")
+        except AssertionError as exc:  # the agent's own output says why it did not join
+            agent.kill()
+            out = agent.communicate(timeout=10)[0]
+            raise AssertionError(f"{exc}\nagent (exit {agent.returncode}) said:\n{out[-4000:]}") from None
         node = c.kubectl_json("get", "node", "joined-1")
         assert node["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] == port
         assert node["metadata"]["labels"]["where"] == "elsewhere"
