@@ -268,11 +268,14 @@ class _Writer:
             writer.close()
         if self._proc is not None:
             proc, self._proc = self._proc, None
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            # Its end of the socket is closed: it is exiting. Reaped without blocking the loop.
+            deadline = time.monotonic() + 10
+            while proc.poll() is None:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    break
+                await asyncio.sleep(0.005)
 
 
 def _forget_values(entries: list[Entry]) -> None:
