@@ -153,3 +153,21 @@ def test_the_writer_outlasts_a_ctrl_c_and_a_terminate_meant_for_the_cluster(tmp_
         assert e.value["metadata"]["name"] == "a"
         await s.close()
     run(main())
+
+
+def test_a_full_database_is_the_error_answer_and_a_later_batch_commits(tmp_path):
+    # When the file cannot grow during a one-row statement (no statement journal to undo just
+    # that statement), SQLite rolls the whole transaction back by itself: the error must be
+    # that one, not the failure of a second ROLLBACK ("no transaction is active").
+    path = str(tmp_path / "db")
+    db = sqlite_writer.open_db(path, True)
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count={pages + 4}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        sqlite_writer.write(db, [("put", "pods/ns/big", 1, 1, b"x" * 100_000)], 1)
+    assert not db.in_transaction
+    db.execute(f"PRAGMA max_page_count={pages + 1000}")
+    sqlite_writer.write(db, [("put", "pods/ns/a", 1, 1, b"{}")], 1)
+    assert db.execute("SELECT key FROM kv").fetchall() == [("pods/ns/a",)]
+    assert db.execute("SELECT value FROM meta WHERE name='rev'").fetchone() == (1,)
+    db.close()

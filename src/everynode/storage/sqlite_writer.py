@@ -134,7 +134,10 @@ def write(db: sqlite3.Connection, rows: list, rev: int) -> None:
                    "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (rev,))
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        # On some errors (a full disk, an I/O error) SQLite has rolled back already; a
+        # ROLLBACK then fails too, and its error would hide the one that broke the batch.
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
 
 
