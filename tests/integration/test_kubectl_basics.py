@@ -177,3 +177,50 @@ def test_json_output_of_list_is_a_list(cluster, namespace):
     apply(cluster, namespace, "listme")
     out = json.loads(cluster.kubectl("get", "ds", "-n", namespace, "-o", "json").stdout)
     assert out["kind"] == "List" and out["items"][0]["metadata"]["name"] == "listme"
+
+
+def test_apply_a_list_is_validated_on_the_client(cluster, namespace):
+    # kubectl validates a `kind: List` itself, against /openapi/v2 in protobuf (the file
+    # `kubectl get -o yaml` writes for several objects is one).
+    apply(cluster, namespace, "lista")
+    apply(cluster, namespace, "listb")
+    listed = cluster.kubectl("get", "ds", "lista", "listb", "-n", namespace, "-o", "yaml").stdout
+    assert listed.startswith("apiVersion: v1\nitems:") and "kind: List" in listed
+    # Without the resourceVersions (the controller writes status meanwhile: a conflict, as upstream).
+    edited = "\n".join(line for line in listed.replace("busybox:1.35", "busybox:1.36").split("\n")
+                        if not line.strip().startswith("resourceVersion:"))
+    out = cluster.kubectl("apply", "-n", namespace, "-f", "-", input=edited)
+    assert out.stdout.split("\n")[:2] == ["daemonset.apps/lista configured", "daemonset.apps/listb configured"]
+    bad = {"apiVersion": "v1", "kind": "List", "items": [
+        json.loads(cluster.kubectl("create", "-f", "-", "--dry-run=client", "-o", "json",
+                                   input=DS.format(name="listc", image="busybox:1.35")).stdout)]}
+    bad["items"][0]["spec"]["bogusField"] = 1
+    out = cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(bad), check=False)
+    assert out.returncode == 1
+    assert ('ValidationError(DaemonSet.spec): unknown field "bogusField" in io.k8s.api.apps.v1.DaemonSetSpec'
+            in out.stderr)
+    assert cluster.kubectl("get", "ds", "listc", "-n", namespace, check=False).returncode != 0
+
+
+def test_openapi_v2_in_json_and_protobuf_by_accept(cluster):
+    from kubernetes.client.exceptions import ApiException
+
+    api = cluster.api_client()
+
+    def get(accept):
+        method, url, headers, body, _ = api.param_serialize("GET", "/openapi/v2", header_params={"Accept": accept},
+                                                             auth_settings=["BearerToken"])
+        resp = api.call_api(method, url, headers, body)
+        resp.read()
+        if resp.status >= 400:
+            raise ApiException(http_resp=resp)
+        return resp.status, resp.getheader("Content-Type"), resp.data
+
+    status, ctype, body = get("application/json")
+    assert (status, ctype) == (200, "application/json") and json.loads(body)["swagger"] == "2.0"
+    status, ctype, body = get("application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+    assert (status, ctype) == (200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+    assert body.startswith(b"\x0a\x032.0")  # field 1 (swagger): "2.0"
+    with pytest.raises(ApiException) as exc:
+        get("text/html")
+    assert exc.value.status == 406 and json.loads(exc.value.body)["reason"] == "NotAcceptable"

@@ -260,7 +260,15 @@ class ApiServer:
         from everynode.apiserver import openapi
 
         if parts == ["openapi", "v2"]:
-            return web.Response(body=openapi.v2_bytes(tuple(self.kinds)), content_type=JSON)
+            from everynode.apiserver import openapi_proto
+
+            media = openapi_proto.negotiate(request.headers.get("Accept"))
+            if media is None:
+                raise errors.not_acceptable("only application/json and "
+                                            f"{openapi_proto.PROTOBUF} are supported")
+            body = (openapi.v2_bytes(tuple(self.kinds)) if media == JSON
+                    else openapi.v2_protobuf_bytes(tuple(self.kinds)))
+            return web.Response(body=body, headers={"Content-Type": media, "Vary": "Accept"})
         if parts == ["openapi", "v3"]:
             return web.Response(body=openapi.v3_index_bytes(tuple(self.kinds)), content_type=JSON)
         if len(parts) > 2 and parts[1] == "v3":

@@ -707,6 +707,17 @@ def v2_bytes(kinds: Sequence[Kind] | None = None) -> bytes:
     return _cached(("v2", _kinds_key(kinds)), lambda: build_v2(kinds))
 
 
+def v2_protobuf_bytes(kinds: Sequence[Kind] | None = None) -> bytes:
+    """The same document as gnostic's protobuf ``Document`` (what kubectl asks for)."""
+    from everynode.apiserver import openapi_proto
+
+    kinds = _default_kinds(kinds)
+    key = ("v2-protobuf", _kinds_key(kinds))
+    if key not in _CACHE:
+        _CACHE[key] = openapi_proto.document(orjson.loads(v2_bytes(kinds)))
+    return _CACHE[key]
+
+
 def v3_index_bytes(kinds: Sequence[Kind] | None = None) -> bytes:
     kinds = _default_kinds(kinds)
     return _cached(("v3", _kinds_key(kinds)), lambda: build_v3_index(kinds))
