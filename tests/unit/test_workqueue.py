@@ -77,3 +77,23 @@ def test_immediate_add_is_not_held_back_by_a_pending_batch():
         assert await drain(q) == ["ds"]
         await q.shutdown()
     run(main())
+
+
+def test_delayed_adds_due_within_a_millisecond_under_uvloop():
+    # uvloop turns a call_later under half a millisecond into a call_soon, whose handle has no
+    # due time: a second delayed add before it ran raised AttributeError (an informer handler
+    # failed with it in a 1,000-node restart).
+    import uvloop
+
+    async def main():
+        q = WorkQueue()
+        q.add_after("a", 0.0001)
+        q.add_after("b", 0.0001)
+        q.add_batched("c", 0.0002)
+        q.add_after("d", 0.05)
+        q.add_after("e", 0.0001)  # due before the pending wake-up: it is rescheduled
+        await asyncio.sleep(0.01)
+        assert sorted(await drain(q)) == ["a", "b", "c", "e"]
+        await asyncio.sleep(0.06)
+        assert await drain(q) == ["d"]
+    uvloop.run(main())

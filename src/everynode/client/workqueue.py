@@ -55,7 +55,10 @@ class WorkQueue:
         self._batching: set[Hashable] = set()
         self._seq = 0
         self._ready = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
+        # The pending wake-up and when it is due (monotonic). uvloop answers a call_later under
+        # half a millisecond with a plain Handle, which has no when(): the due time is kept here.
+        self._timer: asyncio.Handle | None = None
+        self._timer_due = 0.0
         self._shutdown = False
         self.adds = 0
 
@@ -94,13 +97,13 @@ class WorkQueue:
     def _schedule(self) -> None:
         if not self._waiting:
             return
-        loop = asyncio.get_running_loop()
         due = self._waiting[0][0]
         if self._timer is not None:
-            if self._timer.when() <= loop.time() + (due - time.monotonic()) + 1e-3:
+            if self._timer_due <= due + 1e-3:
                 return
             self._timer.cancel()
-        self._timer = loop.call_later(max(0.0, due - time.monotonic()), self._fire)
+        self._timer_due = due
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, due - time.monotonic()), self._fire)
 
     def _fire(self) -> None:
         self._timer = None
