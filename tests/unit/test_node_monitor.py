@@ -72,6 +72,7 @@ def test_kept_heartbeats_find_the_same_silent_nodes_as_a_full_pass(ctl):
 
     rng = random.Random(5)
     rv = iter(range(1, 10**6))
+    ctl.clock = lambda: NOW - rng.choice([20, 45])  # first sight within the grace period, or before it
 
     def put(inf, obj):
         old = inf._store(obj)
@@ -114,3 +115,35 @@ def test_only_node_leases_refresh_a_heartbeat(ctl):
     ctl.leases.objects["kube-node-lease/a"] = mine
     ctl._lease_changed(mine)
     assert ctl.silent_nodes(NOW) == []
+
+
+@pytest.mark.parametrize("n, lease_renewed, first_seen, silent", [
+    # A restart: heartbeats stored 5 minutes ago; the controller first sees the node now.
+    (node("a", created=NOW - 900, beat=NOW - 300), NOW - 300, NOW - 30, False),
+    (node("a", created=NOW - 900, beat=NOW - 300), NOW - 300, NOW - 41, True),   # grace since first sight
+    (node("a", created=NOW - 900, beat=NOW - 300), None, NOW - 30, False),         # a Ready condition only
+    (node("a", created=NOW - 900), NOW - 300, NOW - 30, False),                    # a lease only
+    (node("a", created=NOW - 900, beat=NOW - 5), None, NOW - 300, False),         # a heartbeat since
+    # Never posted status nor took a lease: its creation counts, as upstream (startup grace).
+    (node("a", created=NOW - 900, ready="Unknown"), None, NOW - 30, False),
+])
+def test_heartbeats_count_from_the_controllers_first_sight(ctl, n, lease_renewed, first_seen, silent):
+    ctl.clock = lambda: first_seen
+    if lease_renewed is not None:
+        ctl.leases.objects["kube-node-lease/a"] = lease("a", lease_renewed)
+    assert ctl._went_silent(n, NOW) is silent
+    ctl.nodes.objects["a"] = n
+    ctl._refresh_beat("a")  # the kept heartbeat agrees
+    assert ctl.silent_nodes(NOW) == (["a"] if silent else [])
+
+
+def test_a_renewal_after_first_sight_keeps_counting_from_first_sight(ctl):
+    ctl.clock = lambda: NOW - 30
+    n = node("a", created=NOW - 900, beat=NOW - 300)
+    ctl.nodes.objects["a"] = n
+    ctl.leases.objects["kube-node-lease/a"] = lease("a", NOW - 300, rv="1")
+    ctl._refresh_beat("a")
+    renewed = lease("a", NOW - 299, rv="2")  # an older renewal arriving late: still first sight
+    ctl.leases.objects["kube-node-lease/a"] = renewed
+    ctl._lease_renewed(renewed)
+    assert ctl.silent_nodes(NOW) == [] and ctl.silent_nodes(NOW + 11) == ["a"]

@@ -127,7 +127,15 @@ class NodeLifecycleController(Controller):
         self.grace_period = grace_period
         self.monitor_period = monitor_period
         self.startup_grace = startup_grace
-        self.started = time.time()
+        self.clock = time.time
+        self.started = self.clock()
+        # When this controller first saw each node. As upstream's probe timestamp, a node that
+        # has posted status or has a lease is not silent for less than the grace period after
+        # that: when the controller (re)starts, the heartbeats stored before it started do not
+        # count against the node (restarting a cluster that was down for minutes must not mark
+        # its nodes Unknown before their agents had the time to renew).
+        self._first_seen: dict[str, float] = {}
+        self._posted: set[str] = set()  # nodes whose status has a Ready condition
         # Parsed heartbeat times by node, with the resourceVersion they were parsed from. Kept
         # as dicts of strings and floats (not of (version, time) tuples), which the cyclic
         # collector never tracks: a dict that gains a new tuple is walked whole by the next
@@ -167,7 +175,7 @@ class NodeLifecycleController(Controller):
             return
         renewed = parse_time((lease.get("spec") or {}).get("renewTime")) or 0.0
         self._lease_rv[name], self._lease_time[name] = meta.get("resourceVersion"), renewed
-        self._beats[name] = max(node_time, renewed)
+        self._beats[name] = max(node_time, renewed, self._first_seen.get(name, 0.0))
 
     def _node_added(self, node: dict) -> None:
         name = node["metadata"]["name"]
@@ -217,19 +225,28 @@ class NodeLifecycleController(Controller):
         return _silent(self.last_heartbeat(node), node, now - self._grace(now))
 
     def last_heartbeat(self, node: dict) -> float:
-        """The latest of creation, Lease renewal and Ready heartbeat; the times are parsed once
-        per object version (the monitor asks for every node every period)."""
+        """The latest of creation, Lease renewal and Ready heartbeat, and, once the node has a
+        Ready condition or a lease, of the time this controller first saw it (``_first_seen``);
+        the times are parsed once per object version (the monitor asks for every node every
+        period)."""
         meta = node["metadata"]
         name = meta["name"]
         rv = meta.get("resourceVersion")
         if name not in self._node_time or self._node_rv.get(name) != rv:
             best = parse_time(meta.get("creationTimestamp")) or 0.0
+            self._posted.discard(name)
             for c in (node.get("status") or {}).get("conditions") or []:
                 if c.get("type") == "Ready":
                     best = max(best, parse_time(c.get("lastHeartbeatTime")) or 0.0)
+                    self._posted.add(name)
             self._node_rv[name], self._node_time[name] = rv, best
         best = self._node_time[name]
+        seen = self._first_seen.get(name)
+        if seen is None:
+            seen = self._first_seen[name] = self.clock()
         lease = self.leases.get(f"{NODE_LEASE_NAMESPACE}/{name}")
+        if lease is not None or name in self._posted:
+            best = max(best, seen)  # upstream's probe timestamp starts at first sight
         if lease is not None:
             lrv = (lease.get("metadata") or {}).get("resourceVersion")
             if name not in self._lease_time or self._lease_rv.get(name) != lrv:
@@ -240,8 +257,9 @@ class NodeLifecycleController(Controller):
 
     def _forget(self, obj: dict) -> None:
         name = obj["metadata"]["name"]
-        for kept in (self._node_rv, self._node_time, self._lease_rv, self._lease_time):
+        for kept in (self._node_rv, self._node_time, self._lease_rv, self._lease_time, self._first_seen):
             kept.pop(name, None)
+        self._posted.discard(name)
         self._beats.pop(name, None)
 
     async def sync(self, item) -> None:
