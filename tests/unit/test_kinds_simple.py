@@ -112,6 +112,9 @@ def test_node_pod_cidr_defaults():
     n = {"spec": {"podCIDRs": ["10.244.2.0/24", "fd00::/64"]}}
     node.KIND.default(n)
     assert n["spec"]["podCIDR"] == "10.244.2.0/24"
+    n = {"metadata": {"name": "bare"}}  # created without a spec: upstream answers "spec": {}
+    node.KIND.default(n)
+    assert n["spec"] == {}
 
 
 def test_node_update_ignores_status_and_status_update_ignores_spec():

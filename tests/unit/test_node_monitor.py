@@ -4,7 +4,7 @@ import pytest
 
 from everynode.apiserver.objects import now_micro, now_rfc3339
 from everynode.client.informer import InformerFactory
-from everynode.controllers.nodelifecycle import NodeLifecycleController
+from everynode.controllers.nodelifecycle import NodeLifecycleController, desired_taints
 
 
 def node(name, rv="1", created=0.0, ready="True", beat=None):
@@ -23,6 +23,7 @@ def ctl():
     c = NodeLifecycleController(client=None, informers=InformerFactory(None), grace_period=40.0,
                                 startup_grace=0.0)
     c.started = 0.0
+    c.clock = lambda: 0.0  # first sight long before NOW, unless a test says otherwise
     return c
 
 
@@ -34,7 +35,8 @@ NOW = 1_800_000_000.0
     (node("a", created=NOW - 100, beat=NOW - 100), {}, True),                  # silent since
     (node("a", created=NOW - 100, beat=NOW - 100), {"a": lease("a", NOW - 5)}, False),  # lease renewed
     (node("a", created=NOW - 100, beat=NOW - 100), {"a": lease("a", NOW - 50)}, True),  # lease too old
-    (node("a", created=NOW - 100), {}, False),                                 # no Ready condition yet
+    (node("a", created=NOW - 100), {}, True),                                  # never posted status
+    (node("a", created=NOW - 30), {}, False),                                  # not yet
     (node("a", created=NOW - 100, beat=NOW - 5), {}, False),                   # Ready heartbeat
     (node("a", created=NOW - 100, ready="Unknown", beat=NOW - 90), {}, False),  # already Unknown
 ])
@@ -123,9 +125,11 @@ def test_only_node_leases_refresh_a_heartbeat(ctl):
     (node("a", created=NOW - 900, beat=NOW - 300), NOW - 300, NOW - 41, True),   # grace since first sight
     (node("a", created=NOW - 900, beat=NOW - 300), None, NOW - 30, False),         # a Ready condition only
     (node("a", created=NOW - 900), NOW - 300, NOW - 30, False),                    # a lease only
+    (node("a", created=NOW - 900), NOW - 300, NOW - 41, True),
     (node("a", created=NOW - 900, beat=NOW - 5), None, NOW - 300, False),         # a heartbeat since
-    # Never posted status nor took a lease: its creation counts, as upstream (startup grace).
-    (node("a", created=NOW - 900, ready="Unknown"), None, NOW - 30, False),
+    # Never posted status nor took a lease: its creation counts, not first sight (upstream).
+    (node("a", created=NOW - 900), None, NOW - 30, True),
+    (node("a", created=NOW - 900, ready="Unknown", beat=NOW - 900), NOW - 900, NOW - 300, False),  # marked
 ])
 def test_heartbeats_count_from_the_controllers_first_sight(ctl, n, lease_renewed, first_seen, silent):
     ctl.clock = lambda: first_seen
@@ -147,3 +151,54 @@ def test_a_renewal_after_first_sight_keeps_counting_from_first_sight(ctl):
     ctl.leases.objects["kube-node-lease/a"] = renewed
     ctl._lease_renewed(renewed)
     assert ctl.silent_nodes(NOW) == [] and ctl.silent_nodes(NOW + 11) == ["a"]
+
+
+def test_a_node_that_never_posted_status_gets_the_startup_grace_from_its_creation(ctl):
+    ctl.startup_grace = 60.0
+    ctl.started = NOW - 1000  # the controller's own start is long past
+    assert ctl.last_heartbeat(node("a", created=NOW - 50)) == NOW - 30  # credited 20 s
+    assert not ctl._went_silent(node("b", created=NOW - 59), NOW)
+    assert ctl._went_silent(node("c", created=NOW - 61), NOW)
+    assert not ctl._went_silent(node("d", created=NOW - 61, beat=NOW - 30), NOW)  # posted: 40 s
+
+
+R_TRUE, R_FALSE, R_UNKNOWN = ({"type": "Ready", "status": s} for s in ("True", "False", "Unknown"))
+
+
+@pytest.mark.parametrize("conditions, unschedulable, taints", [
+    ([R_TRUE], False, []),
+    ([R_FALSE], False, [("node.kubernetes.io/not-ready", "NoSchedule"), ("node.kubernetes.io/not-ready", "NoExecute")]),
+    ([R_UNKNOWN], False, [("node.kubernetes.io/unreachable", "NoSchedule"),
+                          ("node.kubernetes.io/unreachable", "NoExecute")]),
+    ([], False, []),  # never posted: no taint until this controller marks it Unknown
+    ([], True, [("node.kubernetes.io/unschedulable", "NoSchedule")]),
+    ([R_TRUE, {"type": "DiskPressure", "status": "True"}, {"type": "MemoryPressure", "status": "False"}], False,
+     [("node.kubernetes.io/disk-pressure", "NoSchedule")]),
+])
+def test_desired_taints(conditions, unschedulable, taints):
+    n = {"metadata": {"name": "a"}, "spec": {"unschedulable": unschedulable}, "status": {"conditions": conditions}}
+    assert [(t["key"], t["effect"]) for t in desired_taints(n)] == taints
+
+
+@pytest.mark.parametrize("with_spec", [True, False])
+def test_the_taint_patch_applies_with_or_without_a_spec(with_spec):
+    import asyncio
+
+    from everynode.api.patch import apply_json_patch
+
+    sent = []
+
+    class Client:
+        async def patch(self, plural, name, patch, namespace=None, patch_type="strategic", subresource=None):
+            sent.append((patch_type, patch))
+
+    c = NodeLifecycleController(client=Client(), informers=InformerFactory(None))
+    n = {"metadata": {"name": "a", "resourceVersion": "5"}, "status": {"conditions": [R_UNKNOWN]}}
+    if with_spec:
+        n["spec"] = {}  # a node stored before its spec was defaulted has none
+    asyncio.run(c._sync_taints(n))
+    [(kind, patch)] = sent
+    assert kind == "json"
+    patched = apply_json_patch(n, patch)
+    assert [(t["key"], t["effect"]) for t in patched["spec"]["taints"]] == [
+        ("node.kubernetes.io/unreachable", "NoSchedule"), ("node.kubernetes.io/unreachable", "NoExecute")]

@@ -49,7 +49,10 @@ def ready_status(node: dict) -> str:
 def desired_taints(node: dict) -> list[dict]:
     """The taints this controller owns, as the node's state implies them (pure)."""
     out: list[dict] = []
-    ready = ready_status(node)
+    # A node that never posted a Ready condition gets none of these (upstream's tainting pass
+    # skips it) until this controller marks it Unknown after the startup grace.
+    posted = any(c.get("type") == "Ready" for c in (node.get("status") or {}).get("conditions") or [])
+    ready = ready_status(node) if posted else None
     if ready == "False":
         out += [{"key": NOT_READY, "effect": "NoSchedule"}, {"key": NOT_READY, "effect": "NoExecute"}]
     elif ready == "Unknown":
@@ -102,9 +105,18 @@ def eviction_delay(pod: dict, taints: list[dict], now: float) -> float | None:
     return delay
 
 
+def marked_unknown(node: dict) -> bool:
+    """The node's Ready condition is Unknown already (a node without one can still be marked:
+    upstream's NodeStatusNeverUpdated)."""
+    for c in (node.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status", "Unknown") == "Unknown"
+    return False
+
+
 def _silent(last_heartbeat: float, node: dict | None, deadline: float) -> bool:
     """No heartbeat since ``deadline`` and not already marked Unknown."""
-    return node is not None and last_heartbeat < deadline and ready_status(node) != "Unknown"
+    return node is not None and last_heartbeat < deadline and not marked_unknown(node)
 
 
 class NodeLifecycleController(Controller):
@@ -198,7 +210,7 @@ class NodeLifecycleController(Controller):
             await asyncio.sleep(self.monitor_period)
             # Every node is looked at, but only a node that went silent gets a sync: at 10,000
             # nodes a sync per node per period would be 2,000 syncs/s for nothing.
-            for name in self.silent_nodes(time.time()):
+            for name in self.silent_nodes(self.clock()):
                 self.queue.add(("health", name))
 
     def silent_nodes(self, now: float) -> list[str]:
@@ -239,6 +251,10 @@ class NodeLifecycleController(Controller):
                 if c.get("type") == "Ready":
                     best = max(best, parse_time(c.get("lastHeartbeatTime")) or 0.0)
                     self._posted.add(name)
+            if name not in self._posted:
+                # Never posted status: upstream gives it the startup grace from its creation
+                # instead of the grace period (credited here, so one deadline serves all nodes).
+                best += max(0.0, self.startup_grace - self.grace_period)
             self._node_rv[name], self._node_time[name] = rv, best
         best = self._node_time[name]
         seen = self._first_seen.get(name)
@@ -276,9 +292,9 @@ class NodeLifecycleController(Controller):
             await self._evict(node)
 
     async def _check_health(self, node: dict) -> None:
-        now = time.time()
+        now = self.clock()
         silent = now - self.last_heartbeat(node)
-        if silent <= self._grace(now) or ready_status(node) == "Unknown":
+        if silent <= self._grace(now) or marked_unknown(node):
             return
         log.info("node %s: no heartbeat for %.0fs, marking conditions Unknown", node["metadata"]["name"], silent)
         stamp = now_rfc3339(now)
@@ -322,8 +338,9 @@ class NodeLifecycleController(Controller):
         if new is None:
             return
         meta = node["metadata"]
-        patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]},
-                 {"op": "add", "path": "/spec/taints", "value": new}]
+        add = ({"op": "add", "path": "/spec/taints", "value": new} if isinstance(node.get("spec"), dict)
+               else {"op": "add", "path": "/spec", "value": {"taints": new}})  # stored before spec was defaulted
+        patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]}, add]
         try:
             await self.client.patch("nodes", meta["name"], patch, patch_type="json")
         except ApiError as exc:
@@ -336,7 +353,7 @@ class NodeLifecycleController(Controller):
         taints = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == "NoExecute"]
         if not taints:
             return
-        now = time.time()
+        now = self.clock()
         soonest: float | None = None
         for pod in self.pods.by_index("node", node["metadata"]["name"]):
             meta = pod["metadata"]

@@ -36,6 +36,10 @@ def is_integer_resource(name: str) -> bool:
 
 def default(node: Obj) -> None:
     spec = node.get("spec")
+    if spec is None:
+        # Go's encoder writes an empty struct: upstream answers a Node created without a spec
+        # with "spec": {} (and a taint added by a JSON patch needs the object there).
+        spec = node["spec"] = {}
     if isinstance(spec, dict):
         # v1 keeps podCIDR and podCIDRs in step (podCIDR is the first entry).
         cidrs = spec.get("podCIDRs")
