@@ -137,9 +137,12 @@ def test_what_the_tables_do_not_know_is_refused(message, value, words):
     (f"{PB};q=0, application/json", "application/json"),
     ("text/html", None),
     ("application/yaml", None),
-    ("application/json;q=0", None),
-    ("application/json;q=x", None),
+    ("application/json;q=0", "application/json"),  # kube-openapi still serves a q=0 clause, last
+    ("application/json;q=x", "application/json"),
     ("text/html, */*;q=0.8", "application/json"),
+    (f"*/*, {PB}", PB_ANSWER),  # specific before wildcard at the same q
+    (f"application/*, {PB}", PB_ANSWER),
+    ("*", "application/json"),
 ])
 def test_negotiation(accept, expected):
     assert openapi_proto.negotiate(accept) == expected

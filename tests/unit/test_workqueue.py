@@ -91,7 +91,7 @@ def test_delayed_adds_due_within_a_millisecond_under_uvloop():
         q.add_after("b", 0.0001)
         q.add_batched("c", 0.0002)
         q.add_after("d", 0.05)
-        q.add_after("e", 0.0001)  # due before the pending wake-up: it is rescheduled
+        q.add_after("e", 0.0001)  # due with "a": the pending wake-up serves it
         await asyncio.sleep(0.01)
         assert sorted(await drain(q)) == ["a", "b", "c", "e"]
         await asyncio.sleep(0.06)

@@ -318,13 +318,16 @@ _OFFERED = (JSON, PROTOBUF, PROTOBUF_ANSWER)
 
 
 def negotiate(accept: str | None) -> str | None:
-    """The media type /openapi/v2 answers an Accept header with: JSON or one of the protobuf
-    types, the first the client's clauses accept (highest q first, in their order otherwise),
-    or None when it accepts none of them (upstream then answers 406). Either protobuf type
-    is answered as ``PROTOBUF_ANSWER``."""
-    clauses: list[tuple[float, str]] = []
+    """The media type /openapi/v2 answers an Accept header with: JSON or protobuf, for the
+    first of the client's clauses that accepts one, in kube-openapi's order (goautoneg: higher
+    q first, then specific types before wildcards, then the client's order; a clause with q=0
+    or an unreadable q still counts, last), or None when no clause does (upstream answers
+    406). Either protobuf type is answered as ``PROTOBUF_ANSWER``."""
+    clauses: list[tuple[float, bool, bool, str, str]] = []
     for part in (accept or "*/*").split(","):
         items = [p.strip() for p in part.split(";")]
+        if not items[0]:
+            continue
         q = 1.0
         for p in items[1:]:
             name, _, value = p.partition("=")
@@ -333,11 +336,11 @@ def negotiate(accept: str | None) -> str | None:
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        if items[0] and q > 0:
-            clauses.append((q, items[0].lower()))
-    clauses.sort(key=lambda c: -c[0])  # stable: equal q keeps the client's order
-    for _, media in clauses:
+        media = "*/*" if items[0] == "*" else items[0].lower()
         kind, _, sub = media.partition("/")
+        clauses.append((q, kind == "*", sub == "*", kind, sub))
+    clauses.sort(key=lambda c: (-c[0], c[1], c[2]))  # stable: the client's order otherwise
+    for _, _, _, kind, sub in clauses:
         for offered in _OFFERED:
             o_kind, _, o_sub = offered.partition("/")
             if kind in ("*", o_kind) and sub in ("*", o_sub):

@@ -107,7 +107,9 @@ class WorkQueue:
 
     def _fire(self) -> None:
         self._timer = None
-        now = time.monotonic()
+        # Keys due within the millisecond count as due: uvloop rounds a timer to whole
+        # milliseconds (and runs one under half of one at once), so the wake-up may come early.
+        now = time.monotonic() + 1e-3
         while self._waiting and self._waiting[0][0] <= now:
             _, _, key = heapq.heappop(self._waiting)
             self._batching.discard(key)

@@ -137,7 +137,10 @@ def write(db: sqlite3.Connection, rows: list, rev: int) -> None:
         # On some errors (a full disk, an I/O error) SQLite has rolled back already; a
         # ROLLBACK then fails too, and its error would hide the one that broke the batch.
         if db.in_transaction:
-            db.execute("ROLLBACK")
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error to report is the one that broke the batch
         raise
 
 
