@@ -202,3 +202,24 @@ def test_the_taint_patch_applies_with_or_without_a_spec(with_spec):
     patched = apply_json_patch(n, patch)
     assert [(t["key"], t["effect"]) for t in patched["spec"]["taints"]] == [
         ("node.kubernetes.io/unreachable", "NoSchedule"), ("node.kubernetes.io/unreachable", "NoExecute")]
+
+
+@pytest.mark.parametrize("conditions", [[], [{"type": "DiskPressure", "status": "False"}]])
+def test_marking_a_node_without_a_ready_condition_adds_one(ctl, conditions):
+    import asyncio
+
+    sent = []
+
+    class Client:
+        async def patch(self, plural, name, patch, namespace=None, patch_type="strategic", subresource=None):
+            sent.append(patch)
+
+    ctl.client = Client()
+    ctl.clock = lambda: NOW
+    n = {"metadata": {"name": "a", "resourceVersion": "1", "creationTimestamp": now_rfc3339(NOW - 100)},
+         "spec": {}, "status": {"conditions": conditions}}
+    asyncio.run(ctl._check_health(n))
+    [patch] = sent
+    ready = [c for c in patch["status"]["conditions"] if c["type"] == "Ready"]
+    assert [(c["status"], c["reason"]) for c in ready] == [("Unknown", "NodeStatusNeverUpdated")]
+    assert len(patch["status"]["conditions"]) == len(conditions) + 1

@@ -687,10 +687,10 @@ def _kinds_key(kinds: Sequence[Kind]) -> tuple[tuple[str, str, str], ...]:
     return tuple((k.group, k.version, k.plural) for k in kinds)
 
 
-def _cached(key: tuple[Any, ...], build: Any) -> Any:
+def _cached(key: tuple[Any, ...], build: Any, encode: Any = orjson.dumps) -> Any:
     if key not in _CACHE:
         doc = build()
-        _CACHE[key] = None if doc is None else orjson.dumps(doc)
+        _CACHE[key] = None if doc is None else encode(doc)
     return _CACHE[key]
 
 
@@ -712,10 +712,8 @@ def v2_protobuf_bytes(kinds: Sequence[Kind] | None = None) -> bytes:
     from everynode.apiserver import openapi_proto
 
     kinds = _default_kinds(kinds)
-    key = ("v2-protobuf", _kinds_key(kinds))
-    if key not in _CACHE:
-        _CACHE[key] = openapi_proto.document(orjson.loads(v2_bytes(kinds)))
-    return _CACHE[key]
+    return _cached(("v2-protobuf", _kinds_key(kinds)), lambda: orjson.loads(v2_bytes(kinds)),
+                   openapi_proto.document)
 
 
 def v3_index_bytes(kinds: Sequence[Kind] | None = None) -> bytes:

@@ -39,11 +39,13 @@ NODE_LEASE_NAMESPACE = "kube-node-lease"
 MANAGED_KEYS = {NOT_READY, UNREACHABLE, UNSCHEDULABLE, *CONDITION_TAINTS.values()}
 
 
-def ready_status(node: dict) -> str:
+def ready_status(node: dict) -> str | None:
+    """The status of the node's Ready condition ("Unknown" when it has none), or None when the
+    node never posted one."""
     for c in (node.get("status") or {}).get("conditions") or []:
         if c.get("type") == "Ready":
             return c.get("status", "Unknown")
-    return "Unknown"
+    return None
 
 
 def desired_taints(node: dict) -> list[dict]:
@@ -51,8 +53,7 @@ def desired_taints(node: dict) -> list[dict]:
     out: list[dict] = []
     # A node that never posted a Ready condition gets none of these (upstream's tainting pass
     # skips it) until this controller marks it Unknown after the startup grace.
-    posted = any(c.get("type") == "Ready" for c in (node.get("status") or {}).get("conditions") or [])
-    ready = ready_status(node) if posted else None
+    ready = ready_status(node)
     if ready == "False":
         out += [{"key": NOT_READY, "effect": "NoSchedule"}, {"key": NOT_READY, "effect": "NoExecute"}]
     elif ready == "Unknown":
@@ -105,18 +106,10 @@ def eviction_delay(pod: dict, taints: list[dict], now: float) -> float | None:
     return delay
 
 
-def marked_unknown(node: dict) -> bool:
-    """The node's Ready condition is Unknown already (a node without one can still be marked:
-    upstream's NodeStatusNeverUpdated)."""
-    for c in (node.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c.get("status", "Unknown") == "Unknown"
-    return False
-
-
 def _silent(last_heartbeat: float, node: dict | None, deadline: float) -> bool:
-    """No heartbeat since ``deadline`` and not already marked Unknown."""
-    return node is not None and last_heartbeat < deadline and not marked_unknown(node)
+    """No heartbeat since ``deadline`` and not already marked Unknown (a node without a Ready
+    condition can still be marked: upstream's NodeStatusNeverUpdated)."""
+    return node is not None and last_heartbeat < deadline and ready_status(node) != "Unknown"
 
 
 class NodeLifecycleController(Controller):
@@ -294,7 +287,7 @@ class NodeLifecycleController(Controller):
     async def _check_health(self, node: dict) -> None:
         now = self.clock()
         silent = now - self.last_heartbeat(node)
-        if silent <= self._grace(now) or marked_unknown(node):
+        if silent <= self._grace(now) or ready_status(node) == "Unknown":
             return
         log.info("node %s: no heartbeat for %.0fs, marking conditions Unknown", node["metadata"]["name"], silent)
         stamp = now_rfc3339(now)
@@ -305,10 +298,10 @@ class NodeLifecycleController(Controller):
                 c["lastTransitionTime"] = stamp
             c.update(status="Unknown", reason="NodeStatusUnknown", message="Kubelet stopped posting node status.")
             conds.append(c)
-        if not conds:
-            conds = [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusNeverUpdated",
-                      "message": "Kubelet never posted node status.", "lastHeartbeatTime": stamp,
-                      "lastTransitionTime": stamp}]
+        if not any(c.get("type") == "Ready" for c in conds):  # else it would be marked again and again
+            conds.append({"type": "Ready", "status": "Unknown", "reason": "NodeStatusNeverUpdated",
+                          "message": "Kubelet never posted node status.", "lastHeartbeatTime": stamp,
+                          "lastTransitionTime": stamp})
         try:
             await self.client.patch("nodes", node["metadata"]["name"], {"status": {"conditions": conds}},
                                     patch_type="strategic", subresource="status")

@@ -135,12 +135,11 @@ def write(db: sqlite3.Connection, rows: list, rev: int) -> None:
         db.execute("COMMIT")
     except BaseException:
         # On some errors (a full disk, an I/O error) SQLite has rolled back already; a
-        # ROLLBACK then fails too, and its error would hide the one that broke the batch.
-        if db.in_transaction:
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the error to report is the one that broke the batch
+        # ROLLBACK then fails too, and its error must not hide the one that broke the batch.
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
         raise
 
 
